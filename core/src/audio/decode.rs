@@ -1,0 +1,227 @@
+//! Container and codec decoding with symphonia: WAV (8-bit unsigned, 16/24/32-bit integer, 32/64-bit
+//! float, ADPCM, WAVE_FORMAT_EXTENSIBLE, extra chunks), FLAC, MP3, Ogg Vorbis and AAC in MP4/M4A or ADTS.
+//!
+//! The decoder mixes to mono while it decodes, so a six-channel file costs the memory of one channel.
+
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+
+use super::{check_channels, check_sample_rate, first_non_finite};
+use crate::error::AudioError;
+
+/// Limits that keep decoding bounded on hostile or huge inputs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecodeLimits {
+    /// Longest recording accepted, in seconds. Default: 600 (10 minutes).
+    pub max_seconds: u32,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self { max_seconds: 600 }
+    }
+}
+
+/// A decoded recording, mixed to mono at its own sample rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// Mono samples (mean of the channels), nominally in [-1, 1].
+    pub samples: Vec<f32>,
+    /// The file's sample rate in Hz.
+    pub sample_rate: u32,
+    /// The file's channel count.
+    pub channels: usize,
+    /// Short name of the codec (`pcm_s16le`, `mp3`, `flac`…).
+    pub codec: String,
+}
+
+impl Decoded {
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.sample_rate)
+    }
+}
+
+/// Decodes a whole file held in memory. `hint` is an optional file extension (without the dot).
+pub fn decode(bytes: &[u8], hint: Option<&str>, limits: &DecodeLimits) -> Result<Decoded, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    decode_source(Box::new(Cursor::new(bytes)), hint, limits)
+}
+
+/// Decodes from any seekable source (a file natively, a byte slice anywhere).
+///
+/// A panic inside the decoder on a malformed stream is turned into [`AudioError::DecoderFault`]
+/// where unwinding is available (native targets).
+pub fn decode_source<'s>(
+    source: Box<dyn MediaSource + 's>,
+    hint: Option<&str>,
+    limits: &DecodeLimits,
+) -> Result<Decoded, AudioError> {
+    match catch_unwind(AssertUnwindSafe(|| decode_inner(source, hint, limits))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "internal decoder error".to_string());
+            Err(AudioError::DecoderFault(msg))
+        }
+    }
+}
+
+fn map_probe_error(err: SymError) -> AudioError {
+    match err {
+        SymError::Unsupported(msg) if msg.contains("no suitable format reader") => AudioError::UnknownFormat,
+        SymError::Unsupported(msg) => AudioError::UnsupportedCodec(msg.to_string()),
+        SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::Malformed("it ends inside the header".to_string())
+        }
+        other => AudioError::Malformed(other.to_string()),
+    }
+}
+
+fn decode_inner<'s>(
+    source: Box<dyn MediaSource + 's>,
+    hint: Option<&str>,
+    limits: &DecodeLimits,
+) -> Result<Decoded, AudioError> {
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut probe_hint = Hint::new();
+    if let Some(ext) = hint {
+        probe_hint.with_extension(&ext.to_ascii_lowercase());
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(&probe_hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .map_err(map_probe_error)?;
+
+    let track = format.default_track(TrackType::Audio).ok_or(AudioError::NoAudioTrack)?;
+    let track_id = track.id;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or(AudioError::NoAudioTrack)?
+        .clone();
+
+    if let Some(rate) = params.sample_rate {
+        check_sample_rate(rate)?;
+    }
+    if let Some(channels) = &params.channels {
+        check_channels(channels.count())?;
+    }
+
+    let registry = symphonia::default::get_codecs();
+    let codec = registry
+        .get_audio_decoder(params.codec)
+        .map(|r| r.codec.info.short_name.to_string())
+        .ok_or_else(|| AudioError::UnsupportedCodec(format!("codec id {}", params.codec)))?;
+    let mut decoder = registry
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| AudioError::UnsupportedCodec(format!("{codec}: {e}")))?;
+
+    let mut mono: Vec<f32> = Vec::new();
+    let mut planes: Vec<Vec<f32>> = Vec::new();
+    let mut spec_seen: Option<(u32, usize)> = None;
+    let mut max_samples: usize = usize::MAX;
+    let mut bad_packets = 0usize;
+    let mut good_packets = 0usize;
+    let mut last_error: Option<String> = None;
+
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            // A chained Ogg stream or a truncated tail: keep what was decoded so far.
+            Err(SymError::ResetRequired) => break,
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                last_error = Some("it ends in the middle of an audio frame".to_string());
+                break;
+            }
+            Err(e) => {
+                last_error = Some(e.to_string());
+                break;
+            }
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let buf = match decoder.decode(&packet) {
+            Ok(buf) => buf,
+            Err(SymError::DecodeError(msg)) => {
+                bad_packets += 1;
+                last_error = Some(msg.to_string());
+                continue;
+            }
+            Err(e) => {
+                last_error = Some(e.to_string());
+                break;
+            }
+        };
+        good_packets += 1;
+        let rate = buf.spec().rate();
+        let channels = buf.spec().channels().count();
+        match spec_seen {
+            None => {
+                check_sample_rate(rate)?;
+                check_channels(channels)?;
+                spec_seen = Some((rate, channels));
+                max_samples = (limits.max_seconds as usize).saturating_mul(rate as usize);
+            }
+            Some((r, c)) if r != rate || c != channels => {
+                return Err(AudioError::FormatChanged(format!(
+                    "{r} Hz × {c} channels, then {rate} Hz × {channels} channels"
+                )));
+            }
+            Some(_) => {}
+        }
+        if buf.frames() == 0 {
+            continue;
+        }
+        buf.copy_to_vecs_planar::<f32>(&mut planes);
+        let start = mono.len();
+        let frames = buf.frames();
+        if start + frames > max_samples {
+            return Err(AudioError::TooLong { limit_s: limits.max_seconds });
+        }
+        mono.resize(start + frames, 0.0);
+        let out = &mut mono[start..];
+        for plane in &planes {
+            for (o, x) in out.iter_mut().zip(plane.iter()) {
+                *o += *x;
+            }
+        }
+        if planes.len() > 1 {
+            let scale = 1.0 / planes.len() as f32;
+            out.iter_mut().for_each(|o| *o *= scale);
+        }
+    }
+
+    let Some((sample_rate, channels)) = spec_seen else {
+        return Err(match last_error {
+            Some(msg) => AudioError::Malformed(msg),
+            None if bad_packets > 0 => AudioError::Malformed("no packet could be decoded".to_string()),
+            None => AudioError::NoSamples,
+        });
+    };
+    if mono.is_empty() {
+        return Err(AudioError::NoSamples);
+    }
+    if bad_packets > 0 {
+        tracing::warn!(bad_packets, good_packets, "skipped undecodable packets");
+    }
+    if let Some(index) = first_non_finite(&mono) {
+        return Err(AudioError::NonFinite { index });
+    }
+    Ok(Decoded { samples: mono, sample_rate, channels, codec })
+}

@@ -1,0 +1,120 @@
+//! Typed errors for everything a user's input can cause.
+//!
+//! Every message is one sentence that says what is wrong and, where there is something to do about it,
+//! what to do. The CLI prints them as they are; the web page shows them to patients.
+
+use thiserror::Error;
+
+/// Errors from decoding, channel mixing and resampling.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum AudioError {
+    /// Zero bytes were given.
+    #[error("the file is empty (0 bytes); choose a recording that contains audio")]
+    Empty,
+    /// No container format recognised the bytes.
+    #[error("not a recognised audio file (supported: WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A)")]
+    UnknownFormat,
+    /// The container holds no audio track.
+    #[error("the file contains no audio track")]
+    NoAudioTrack,
+    /// The container is known but the codec inside is not.
+    #[error("the audio codec in this file is not supported ({0}); convert it to WAV or FLAC")]
+    UnsupportedCodec(String),
+    /// The stream is damaged or truncated before any audio could be read.
+    #[error("the file is damaged or truncated: {0}")]
+    Malformed(String),
+    /// The declared sample rate is zero or outside what a recording can have.
+    #[error("the file declares a sample rate of {rate} Hz; supported rates are {min}–{max} Hz")]
+    BadSampleRate {
+        /// What the file declares.
+        rate: u32,
+        /// Lowest accepted rate.
+        min: u32,
+        /// Highest accepted rate.
+        max: u32,
+    },
+    /// The declared channel count is zero or absurd.
+    #[error("the file declares {channels} audio channels; supported are 1–{max}")]
+    BadChannels {
+        /// What the file declares.
+        channels: usize,
+        /// Most channels accepted.
+        max: usize,
+    },
+    /// The sample rate or channel layout changed in the middle of the stream.
+    #[error("the audio format changes in the middle of the file ({0}); export it again as one stream")]
+    FormatChanged(String),
+    /// Decoding finished without a single sample.
+    #[error("the file contains no audio samples")]
+    NoSamples,
+    /// The decoded samples contain NaN or infinities (a corrupt float file).
+    #[error("the audio contains NaN or infinite sample values (first at sample {index}); the file is corrupt")]
+    NonFinite {
+        /// Index of the first bad value in the mono signal.
+        index: usize,
+    },
+    /// The recording is longer than the configured limit.
+    #[error("the recording is longer than the limit of {limit_s} s; cut it into shorter pieces or raise the limit")]
+    TooLong {
+        /// The limit in seconds.
+        limit_s: u32,
+    },
+    /// The decoder itself failed in an unexpected way (a bug in the decoder, reported instead of crashing).
+    #[error("the decoder failed on this file ({0}); the file is probably damaged")]
+    DecoderFault(String),
+    /// The resampler refused the rates or failed.
+    #[error("resampling from {from} Hz to {to} Hz failed: {reason}")]
+    Resample {
+        /// Source rate.
+        from: u32,
+        /// Target rate.
+        to: u32,
+        /// What rubato said.
+        reason: String,
+    },
+}
+
+/// Errors from the log-mel front end.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum FrontEndError {
+    /// The configuration is inconsistent.
+    #[error("invalid front-end configuration: {0}")]
+    Config(String),
+    /// Zero samples were given.
+    #[error("the signal is empty; there is nothing to analyse")]
+    Empty,
+    /// The samples contain NaN or infinities.
+    #[error("the signal contains NaN or infinite values (first at sample {index})")]
+    NonFinite {
+        /// Index of the first bad value.
+        index: usize,
+    },
+    /// Every sample has the same value: silence or a pure DC offset.
+    #[error("the signal is constant (silence or a DC offset), so it has no spectrum to scale; use a recording with sound in it")]
+    ConstantSignal,
+    /// The log-mel spectrogram has a single value, so min–max scaling is undefined.
+    #[error("the log-mel spectrogram is constant, so per-clip min-max scaling is undefined; use a recording with sound in it")]
+    ConstantSpectrogram,
+    /// Trimming removed everything.
+    #[error("nothing is left after trimming silence; the recording is silent")]
+    AllSilent,
+    /// The caller passed audio at another rate than the front end expects.
+    #[error("the front end expects {expected} Hz audio but got {got} Hz; resample first")]
+    WrongSampleRate {
+        /// The configured rate.
+        expected: u32,
+        /// The rate given.
+        got: u32,
+    },
+}
+
+/// Any error of the audio → features pipeline.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    /// Decoding, mixing or resampling failed.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// The front end failed.
+    #[error(transparent)]
+    FrontEnd(#[from] FrontEndError),
+}

@@ -1,0 +1,420 @@
+//! The reference audio front end: 16 kHz mono → power STFT → Slaney mel → dB (80 dB floor) → per-clip
+//! min–max, laid out (frames, 64); plus silence trimming, repeat-padding and 256-frame chunking.
+//! See `shared/REFERENCE.md` ("Audio front end") for the numbers and their sources.
+
+pub mod mel;
+pub mod stft;
+pub mod trim;
+
+use serde::{Deserialize, Serialize};
+
+pub use mel::MelFilterbank;
+pub use stft::PowerStft;
+pub use trim::TrimConfig;
+
+use crate::audio::first_non_finite;
+use crate::error::FrontEndError;
+
+/// Every number of the front end. `FrontEndConfig::default()` is the reference configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FrontEndConfig {
+    /// Sample rate the front end works at, in Hz. Default: 16,000.
+    pub sample_rate: u32,
+    /// FFT size and window length. Default: 1,024.
+    pub n_fft: usize,
+    /// Hop between frames in samples. Default: 512.
+    pub hop_length: usize,
+    /// Number of mel bands. Default: 64.
+    pub n_mels: usize,
+    /// Lowest band edge in Hz. Default: 50.
+    pub f_min: f64,
+    /// Highest band edge in Hz. Default: 8,000.
+    pub f_max: f64,
+    /// Dynamic range kept below the clip's maximum, in dB. Default: 80.
+    pub top_db: f32,
+    /// Floor on the power before the logarithm. Default: 1e-10.
+    pub amin: f32,
+    /// Silence trimming (used when asked for). Default: top 60 dB, frames of 1,600, hop 800.
+    pub trim: TrimConfig,
+    /// Frames per encoder chunk. Default: 256 (8.18 s).
+    pub chunk_frames: usize,
+    /// A trailing chunk shorter than this many frames is dropped. Default: 16.
+    pub min_chunk_frames: usize,
+}
+
+impl Default for FrontEndConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate: 16_000,
+            n_fft: 1_024,
+            hop_length: 512,
+            n_mels: 64,
+            f_min: 50.0,
+            f_max: 8_000.0,
+            top_db: 80.0,
+            amin: 1e-10,
+            trim: TrimConfig::default(),
+            chunk_frames: 256,
+            min_chunk_frames: 16,
+        }
+    }
+}
+
+impl FrontEndConfig {
+    /// Checks that the numbers make sense together.
+    pub fn validate(&self) -> Result<(), FrontEndError> {
+        let bad = |m: String| Err(FrontEndError::Config(m));
+        if self.sample_rate == 0 {
+            return bad("sample_rate must be positive".into());
+        }
+        if self.n_fft < 2 || self.n_fft % 2 != 0 || self.n_fft > 1 << 16 {
+            return bad(format!("n_fft must be even and in 2..=65536, got {}", self.n_fft));
+        }
+        if self.hop_length == 0 {
+            return bad("hop_length must be positive".into());
+        }
+        if self.n_mels == 0 || self.n_mels > 1024 {
+            return bad(format!("n_mels must be in 1..=1024, got {}", self.n_mels));
+        }
+        let nyquist = f64::from(self.sample_rate) / 2.0;
+        if !(self.f_min >= 0.0 && self.f_min < self.f_max && self.f_max <= nyquist) {
+            return bad(format!(
+                "need 0 <= f_min < f_max <= {nyquist} Hz, got f_min {} and f_max {}",
+                self.f_min, self.f_max
+            ));
+        }
+        if !(self.top_db > 0.0 && self.top_db.is_finite()) {
+            return bad(format!("top_db must be positive, got {}", self.top_db));
+        }
+        if !(self.amin > 0.0 && self.amin.is_finite()) {
+            return bad(format!("amin must be positive, got {}", self.amin));
+        }
+        if self.trim.frame_length == 0 || self.trim.hop_length == 0 || !(self.trim.top_db > 0.0) {
+            return bad("trim needs positive frame_length, hop_length and top_db".into());
+        }
+        if self.chunk_frames == 0 || self.min_chunk_frames > self.chunk_frames {
+            return bad("need chunk_frames > 0 and min_chunk_frames <= chunk_frames".into());
+        }
+        Ok(())
+    }
+
+    /// Samples that give exactly `chunk_frames` frames: `(chunk_frames − 1) · hop` (130,560 by default;
+    /// any length up to 131,071, such as the reference's 131,000, gives the same 256 frames).
+    pub fn chunk_samples(&self) -> usize {
+        (self.chunk_frames - 1) * self.hop_length
+    }
+}
+
+/// What to do besides the plain log-mel: the CLI's flags and the screening pipeline's choices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessOptions {
+    /// Trim leading and trailing silence first (the reference does for evaluation).
+    pub trim: bool,
+    /// Repeat-pad a clip shorter than one chunk up to one chunk.
+    pub pad: bool,
+}
+
+/// A (frames, n_mels) matrix in row-major order: `data[t * n_mels + m]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    /// Number of frames (rows).
+    pub frames: usize,
+    /// Number of mel bands (columns).
+    pub n_mels: usize,
+    /// Row-major values.
+    pub data: Vec<f32>,
+}
+
+impl Features {
+    /// Row `t` (one frame's bands).
+    pub fn frame(&self, t: usize) -> &[f32] {
+        &self.data[t * self.n_mels..(t + 1) * self.n_mels]
+    }
+
+    /// The `[start, end)` frame ranges of the encoder chunks: consecutive `chunk_frames`-frame pieces,
+    /// the trailing piece kept only if it has at least `min_chunk_frames` frames. A clip shorter than
+    /// `min_chunk_frames` still gives its one (short) chunk, so nothing is silently dropped.
+    pub fn chunk_ranges(&self, chunk_frames: usize, min_chunk_frames: usize) -> Vec<(usize, usize)> {
+        let mut ranges: Vec<(usize, usize)> = (0..self.frames)
+            .step_by(chunk_frames.max(1))
+            .map(|s| (s, (s + chunk_frames).min(self.frames)))
+            .collect();
+        if ranges.len() > 1 {
+            if let Some(&(s, e)) = ranges.last() {
+                if e - s < min_chunk_frames {
+                    ranges.pop();
+                }
+            }
+        }
+        ranges
+    }
+
+    /// The chunks as a (chunks, chunk_frames, n_mels) block: each range of [`Self::chunk_ranges`],
+    /// a short last chunk filled up by repeating its own frames from its start.
+    pub fn chunked(&self, chunk_frames: usize, min_chunk_frames: usize) -> (usize, Vec<f32>) {
+        let ranges = self.chunk_ranges(chunk_frames, min_chunk_frames);
+        let mut out = Vec::with_capacity(ranges.len() * chunk_frames * self.n_mels);
+        for &(s, e) in &ranges {
+            let len = e - s;
+            for i in 0..chunk_frames {
+                out.extend_from_slice(self.frame(s + i % len));
+            }
+        }
+        (ranges.len(), out)
+    }
+}
+
+/// The result of [`FrontEnd::process`]: features and what was done to get them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Processed {
+    /// The scaled log-mel features.
+    pub features: Features,
+    /// The `[start, end)` sample range kept by trimming (the whole signal when not trimming).
+    pub kept: (usize, usize),
+    /// Samples fed to the STFT (after trimming and padding).
+    pub analysed_samples: usize,
+}
+
+/// A front end ready to run: the STFT plan and the filterbank built once from a config.
+#[derive(Debug)]
+pub struct FrontEnd {
+    cfg: FrontEndConfig,
+    stft: PowerStft,
+    mel: MelFilterbank,
+}
+
+impl FrontEnd {
+    /// Builds the front end; fails only on an inconsistent config.
+    pub fn new(cfg: FrontEndConfig) -> Result<Self, FrontEndError> {
+        cfg.validate()?;
+        let stft = PowerStft::new(cfg.n_fft, cfg.hop_length);
+        let mel = MelFilterbank::new(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max);
+        Ok(Self { cfg, stft, mel })
+    }
+
+    /// The configuration this front end was built from.
+    pub fn config(&self) -> &FrontEndConfig {
+        &self.cfg
+    }
+
+    /// The mel filterbank in use.
+    pub fn filterbank(&self) -> &MelFilterbank {
+        &self.mel
+    }
+
+    /// Mel power spectrogram, (frames, n_mels), before the logarithm.
+    pub fn mel_power(&self, samples: &[f32]) -> Features {
+        let frames = self.stft.frames(samples.len());
+        let n_mels = self.cfg.n_mels;
+        let mut data = vec![0.0f32; frames * n_mels];
+        let mut scratch = self.stft.scratch();
+        for (t, row) in data.chunks_exact_mut(n_mels).enumerate() {
+            self.stft.power_frame(samples, t, &mut scratch);
+            self.mel.apply(&scratch.power, row);
+        }
+        Features { frames, n_mels, data }
+    }
+
+    /// dB relative to the clip's maximum with the `top_db` floor, in place (librosa
+    /// `power_to_db(S, ref=np.max, amin, top_db)`).
+    pub fn power_to_db(&self, s: &mut [f32]) {
+        let amin = self.cfg.amin;
+        let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let ref_db = 10.0 * max.max(amin).log10();
+        let mut top = f32::NEG_INFINITY;
+        for v in s.iter_mut() {
+            *v = 10.0 * v.max(amin).log10() - ref_db;
+            top = top.max(*v);
+        }
+        let floor = top - self.cfg.top_db;
+        s.iter_mut().for_each(|v| *v = v.max(floor));
+    }
+
+    /// The reference log-mel features of 16 kHz mono samples: (frames, n_mels) scaled to [0, 1].
+    ///
+    /// Fails on empty input, NaN/Inf samples, a constant signal and a constant spectrogram.
+    pub fn log_mel(&self, samples: &[f32]) -> Result<Features, FrontEndError> {
+        check_signal(samples)?;
+        let mut f = self.mel_power(samples);
+        self.power_to_db(&mut f.data);
+        let (lo, hi) = f.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let range = hi - lo;
+        if !(range > 0.0) || !range.is_finite() {
+            return Err(FrontEndError::ConstantSpectrogram);
+        }
+        f.data.iter_mut().for_each(|v| *v = (*v - lo) / range);
+        Ok(f)
+    }
+
+    /// The whole front end with the reference's options: trimming, repeat-padding, then [`Self::log_mel`].
+    pub fn process(&self, samples: &[f32], opts: &ProcessOptions) -> Result<Processed, FrontEndError> {
+        check_signal(samples)?;
+        let kept = if opts.trim { trim::trim_range(samples, &self.cfg.trim) } else { (0, samples.len()) };
+        let trimmed = &samples[kept.0..kept.1];
+        if trimmed.is_empty() {
+            return Err(FrontEndError::AllSilent);
+        }
+        let target = self.cfg.chunk_samples();
+        let padded;
+        let signal = if opts.pad && trimmed.len() < target {
+            padded = repeat_pad(trimmed, target);
+            &padded[..]
+        } else {
+            trimmed
+        };
+        let features = self.log_mel(signal)?;
+        Ok(Processed { features, kept, analysed_samples: signal.len() })
+    }
+
+    /// Checks the sample rate of audio handed to the front end.
+    pub fn check_rate(&self, rate: u32) -> Result<(), FrontEndError> {
+        if rate == self.cfg.sample_rate {
+            Ok(())
+        } else {
+            Err(FrontEndError::WrongSampleRate { expected: self.cfg.sample_rate, got: rate })
+        }
+    }
+}
+
+/// Rejects empty, non-finite and constant signals.
+fn check_signal(samples: &[f32]) -> Result<(), FrontEndError> {
+    let Some(&first) = samples.first() else {
+        return Err(FrontEndError::Empty);
+    };
+    if let Some(index) = first_non_finite(samples) {
+        return Err(FrontEndError::NonFinite { index });
+    }
+    if samples.iter().all(|&x| x == first) {
+        return Err(FrontEndError::ConstantSignal);
+    }
+    Ok(())
+}
+
+/// Repeats `x` from its start until it is `target` samples long (OPERA's `duplicate_padding`
+/// with `types="repeat"`, padding at the back). Returns `x` unchanged when it is long enough.
+pub fn repeat_pad(x: &[f32], target: usize) -> Vec<f32> {
+    if x.is_empty() || x.len() >= target {
+        return x.to_vec();
+    }
+    x.iter().copied().cycle().take(target).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chirp(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                let t = i as f64 / 16_000.0;
+                (2.0 * std::f64::consts::PI * (100.0 * t + 500.0 * t * t)).sin() as f32 * 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_config_is_valid_and_roundtrips_json() {
+        let cfg = FrontEndConfig::default();
+        cfg.validate().unwrap();
+        let json = serde_json::to_string(&cfg).unwrap();
+        assert_eq!(serde_json::from_str::<FrontEndConfig>(&json).unwrap(), cfg);
+        // a partial config fills in the defaults; an unknown key is refused
+        let partial: FrontEndConfig = serde_json::from_str(r#"{"n_mels": 32}"#).unwrap();
+        assert_eq!(partial.n_mels, 32);
+        assert_eq!(partial.n_fft, 1024);
+        assert!(serde_json::from_str::<FrontEndConfig>(r#"{"n_mel": 32}"#).is_err());
+    }
+
+    #[test]
+    fn inconsistent_configs_are_refused() {
+        for cfg in [
+            FrontEndConfig { f_max: 9_000.0, ..Default::default() },
+            FrontEndConfig { n_fft: 1023, ..Default::default() },
+            FrontEndConfig { hop_length: 0, ..Default::default() },
+            FrontEndConfig { min_chunk_frames: 300, ..Default::default() },
+        ] {
+            assert!(matches!(FrontEnd::new(cfg), Err(FrontEndError::Config(_))));
+        }
+    }
+
+    #[test]
+    fn shape_and_range() {
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        let f = fe.log_mel(&chirp(131_000)).unwrap();
+        assert_eq!((f.frames, f.n_mels), (256, 64));
+        let lo = f.data.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = f.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        assert_eq!((lo, hi), (0.0, 1.0));
+    }
+
+    #[test]
+    fn db_floor_is_80_below_max() {
+        // power 1, 1e-3, 1e-12 → 0 dB, −30 dB, −120 dB floored to −80 dB
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        let mut s = vec![1.0f32, 1e-3, 1e-12, 0.0];
+        fe.power_to_db(&mut s);
+        assert_eq!(s[0], 0.0);
+        assert!((s[1] + 30.0).abs() < 1e-4);
+        assert_eq!(s[2], -80.0);
+        assert_eq!(s[3], -80.0);
+    }
+
+    #[test]
+    fn degenerate_signals_are_errors() {
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        assert_eq!(fe.log_mel(&[]), Err(FrontEndError::Empty));
+        assert_eq!(fe.log_mel(&[0.0; 4000]), Err(FrontEndError::ConstantSignal));
+        assert_eq!(fe.log_mel(&[0.3; 4000]), Err(FrontEndError::ConstantSignal));
+        let mut x = chirp(4000);
+        x[17] = f32::NAN;
+        assert_eq!(fe.log_mel(&x), Err(FrontEndError::NonFinite { index: 17 }));
+    }
+
+    #[test]
+    fn short_clip_gives_one_frame() {
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        let f = fe.log_mel(&chirp(300)).unwrap();
+        assert_eq!(f.frames, 1);
+    }
+
+    #[test]
+    fn padding_repeats_the_clip() {
+        assert_eq!(repeat_pad(&[1.0, 2.0, 3.0], 7), vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        let p = fe.process(&chirp(20_000), &ProcessOptions { trim: false, pad: true }).unwrap();
+        assert_eq!(p.features.frames, 256);
+        assert_eq!(p.analysed_samples, 130_560);
+        // a long clip is not padded
+        let q = fe.process(&chirp(200_000), &ProcessOptions { trim: false, pad: true }).unwrap();
+        assert_eq!(q.features.frames, 1 + 200_000 / 512);
+    }
+
+    #[test]
+    fn trimming_drops_leading_silence() {
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        let mut x = vec![0.0f32; 16_000];
+        x.extend(chirp(32_000));
+        let p = fe.process(&x, &ProcessOptions { trim: true, pad: false }).unwrap();
+        assert_eq!(p.kept, (16_000, 48_000));
+        assert_eq!(p.features.frames, 1 + 32_000 / 512);
+    }
+
+    #[test]
+    fn chunk_ranges_follow_the_reference() {
+        let f = |frames| Features { frames, n_mels: 1, data: (0..frames).map(|i| i as f32).collect() };
+        // 600 frames: 256 + 256 + 88 (kept, ≥ 16)
+        assert_eq!(f(600).chunk_ranges(256, 16), vec![(0, 256), (256, 512), (512, 600)]);
+        // 520 frames: the trailing 8 frames are dropped
+        assert_eq!(f(520).chunk_ranges(256, 16), vec![(0, 256), (256, 512)]);
+        // a 10-frame clip keeps its only chunk
+        assert_eq!(f(10).chunk_ranges(256, 16), vec![(0, 10)]);
+        // the short last chunk is filled by repeating its own frames: 512, 513, …, 599, 512, …
+        let (n, block) = f(600).chunked(256, 16);
+        assert_eq!(n, 3);
+        assert_eq!(block[512], 512.0);
+        assert_eq!(block[512 + 88], 512.0);
+        assert_eq!(block[511], 511.0);
+    }
+}

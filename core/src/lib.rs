@@ -1,0 +1,47 @@
+//! # acula-core
+//!
+//! The part of AcuLa that runs everywhere — natively in the `acula` CLI and as wasm in the browser:
+//! audio decoding ([`audio`]), the reference log-mel front end ([`frontend`]) and, in later versions,
+//! the encoder, the bundle format and retrieval. It takes bytes and slices and returns values: no file
+//! system, no web APIs, no printing.
+
+pub mod audio;
+pub mod error;
+pub mod frontend;
+
+pub use error::{AudioError, Error, FrontEndError};
+pub use frontend::{Features, FrontEnd, FrontEndConfig, ProcessOptions, Processed};
+
+use audio::{DecodeLimits, Decoded};
+
+/// Decodes `bytes` (any supported format), mixes to mono, resamples to the front end's rate and
+/// computes the features: the whole audio pipeline in one call.
+pub fn features_from_bytes(
+    front_end: &FrontEnd,
+    bytes: &[u8],
+    hint: Option<&str>,
+    limits: &DecodeLimits,
+    opts: &ProcessOptions,
+) -> Result<(Decoded, Processed), Error> {
+    let (decoded, mono) = audio::load(bytes, hint, limits, front_end.config().sample_rate)?;
+    let processed = front_end.process(&mono.samples, opts)?;
+    Ok((decoded, processed))
+}
+
+/// The front end on planar PCM at any rate (what the browser hands over after `decodeAudioData`):
+/// mixes to mono, resamples to the front end's rate, and computes the features.
+pub fn features_from_planes(
+    front_end: &FrontEnd,
+    planes: &[&[f32]],
+    sample_rate: u32,
+    opts: &ProcessOptions,
+) -> Result<Processed, Error> {
+    audio::check_channels(planes.len())?;
+    audio::check_sample_rate(sample_rate)?;
+    let mono = audio::mix_to_mono(planes);
+    if let Some(index) = audio::first_non_finite(&mono) {
+        return Err(AudioError::NonFinite { index }.into());
+    }
+    let samples = audio::resample(&mono, sample_rate, front_end.config().sample_rate)?;
+    Ok(front_end.process(&samples, opts)?)
+}
