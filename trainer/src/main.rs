@@ -1,1 +1,104 @@
-fn main() {}
+//! `acula`: the AcuLa research command line.
+//!
+//! Exit codes: 0 success; 1 the input could not be processed (bad, damaged or unsupported audio);
+//! 2 usage error (bad flags, unreadable or invalid config); 3 the output could not be written;
+//! 70 internal error (a bug: please report it).
+
+mod features;
+mod npy;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// AcuLa: audio encoders for body sounds, aligned with clinical language.
+#[derive(Debug, Parser)]
+#[command(name = "acula", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compute the reference log-mel features of an audio file and write them as .npy.
+    Features(features::FeaturesArgs),
+    /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
+    Config {
+        /// A partial configuration file to complete.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
+}
+
+/// A failure with its exit code and a one-line message.
+#[derive(Debug)]
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// The input could not be processed.
+    pub fn input(message: String) -> Self {
+        Self { code: 1, message }
+    }
+    /// Bad flags or configuration.
+    pub fn usage(message: String) -> Self {
+        Self { code: 2, message }
+    }
+    /// The output could not be written.
+    pub fn output(message: String) -> Self {
+        Self { code: 3, message }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Features(args) => features::run(&args),
+        Command::Config { config } => {
+            let cfg = features::load_config(config.as_deref())?;
+            acula_core::FrontEnd::new(cfg.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+            let json = serde_json::to_string_pretty(&cfg).map_err(|e| Failure::usage(e.to_string()))?;
+            println!("{json}");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,symphonia=off".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    // A bug must still end in one line and a documented exit code, not a backtrace.
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| run(cli));
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(f)) => {
+            eprintln!("error: {}", one_line(&f.message));
+            ExitCode::from(f.code)
+        }
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("error: internal error ({}); please report it", one_line(&msg));
+            ExitCode::from(70)
+        }
+    }
+}
+
+/// Joins a possibly multi-line message into one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,53 @@
+//! Writing NumPy `.npy` files (format version 1.0, little-endian float32, C order).
+//! Format: <https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html>.
+
+/// Encodes a C-order float32 array of the given shape as `.npy` bytes.
+///
+/// The header is padded with spaces and ends in `\n` so that magic + version + length + header is a
+/// multiple of 64 bytes, as NumPy writes it.
+pub fn encode_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    debug_assert_eq!(shape.iter().product::<usize>(), data.len(), "shape does not match data");
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_txt = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_txt}, }}");
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_aligned_and_exact() {
+        let bytes = encode_f32(&[2, 3], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!((10 + hlen) % 64, 0);
+        let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+        assert!(header.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
+        assert!(header.ends_with('\n'));
+        assert_eq!(bytes.len(), 10 + hlen + 24);
+        // last value 5.0f32 = 0x40a00000, little-endian
+        assert_eq!(&bytes[bytes.len() - 4..], &[0x00, 0x00, 0xa0, 0x40]);
+    }
+
+    #[test]
+    fn one_dimensional_shape_has_trailing_comma() {
+        let bytes = encode_f32(&[3], &[1.0, 2.0, 3.0]);
+        let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert!(std::str::from_utf8(&bytes[10..10 + hlen]).unwrap().contains("'shape': (3,)"));
+    }
+}
