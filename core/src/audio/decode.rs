@@ -105,7 +105,7 @@ fn decode_inner<'s>(
         .probe(&probe_hint, mss, FormatOptions::default(), MetadataOptions::default())
         .map_err(map_probe_error)?;
 
-    let track = format.default_track(TrackType::Audio).ok_or(AudioError::NoAudioTrack)?;
+    let track = format.default_track(TrackType::Audio).ok_or(AudioError::NoAudioTrack)?.clone();
     let track_id = track.id;
     let params = track
         .codec_params
@@ -130,7 +130,9 @@ fn decode_inner<'s>(
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| AudioError::UnsupportedCodec(format!("{codec}: {e}")))?;
 
-    let mut mono: Vec<f32> = Vec::new();
+    // Reserve what the header declares, within the duration limit (a lying header costs nothing).
+    let declared = track.num_frames.unwrap_or(0).min(u64::from(limits.max_seconds) * u64::from(params.sample_rate.unwrap_or(0)));
+    let mut mono: Vec<f32> = Vec::with_capacity(usize::try_from(declared).unwrap_or(0).min(1 << 28));
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut spec_seen: Option<(u32, usize)> = None;
     let mut max_samples: usize = usize::MAX;
@@ -224,4 +226,47 @@ fn decode_inner<'s>(
         return Err(AudioError::NonFinite { index });
     }
     Ok(Decoded { samples: mono, sample_rate, channels, codec })
+}
+
+/// What a file's header says, read without decoding the audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamInfo {
+    /// Declared sample rate in Hz, if the header gives one.
+    pub sample_rate: Option<u32>,
+    /// Declared channel count, if the header gives one.
+    pub channels: Option<usize>,
+    /// Short codec name, when the codec is one symphonia knows.
+    pub codec: Option<String>,
+    /// Declared length in frames, if known.
+    pub frames: Option<u64>,
+}
+
+/// Reads the container header of `bytes` (no decoding). `None` when no known format matches
+/// (e.g. WebM/Opus, which only the browser decodes).
+pub fn probe_info(bytes: &[u8], hint: Option<&str>) -> Option<StreamInfo> {
+    if bytes.is_empty() {
+        return None;
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+        let mut probe_hint = Hint::new();
+        if let Some(ext) = hint {
+            probe_hint.with_extension(&ext.to_ascii_lowercase());
+        }
+        let format = symphonia::default::get_probe()
+            .probe(&probe_hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .ok()?;
+        let track = format.default_track(TrackType::Audio)?;
+        let params = track.codec_params.as_ref()?.audio()?;
+        Some(StreamInfo {
+            sample_rate: params.sample_rate,
+            channels: params.channels.as_ref().map(|c| c.count()),
+            codec: symphonia::default::get_codecs()
+                .get_audio_decoder(params.codec)
+                .map(|r| r.codec.info.short_name.to_string()),
+            frames: track.num_frames,
+        })
+    }))
+    .ok()
+    .flatten()
 }

@@ -4,7 +4,7 @@
 pub mod decode;
 pub mod resample;
 
-pub use decode::{decode, decode_source, DecodeLimits, Decoded};
+pub use decode::{decode, decode_source, probe_info, DecodeLimits, Decoded, StreamInfo};
 pub use resample::resample;
 
 use crate::error::AudioError;

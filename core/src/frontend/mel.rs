@@ -85,11 +85,12 @@ impl MelFilterbank {
         Self { bands, n_bins }
     }
 
-    /// Applies the filterbank to one power spectrum of `n_bins` values, writing one value per band.
-    pub fn apply(&self, power: &[f32], out: &mut [f32]) {
+    /// Applies the filterbank to one power spectrum of `n_bins` values, writing one value per band
+    /// (accumulated in f64, rounded to f32 once).
+    pub fn apply(&self, power: &[f64], out: &mut [f32]) {
         for (band, o) in self.bands.iter().zip(out.iter_mut()) {
             let bins = &power[band.start..band.start + band.weights.len()];
-            *o = bins.iter().zip(&band.weights).map(|(p, w)| p * w).sum();
+            *o = bins.iter().zip(&band.weights).map(|(p, w)| p * f64::from(*w)).sum::<f64>() as f32;
         }
     }
 
@@ -149,12 +150,12 @@ mod tests {
     #[test]
     fn apply_matches_dense_product() {
         let fb = MelFilterbank::new(16_000, 1024, 64, 50.0, 8_000.0);
-        let power: Vec<f32> = (0..513).map(|k| (k as f32 * 0.37).sin().abs()).collect();
+        let power: Vec<f64> = (0..513).map(|k| (k as f64 * 0.37).sin().abs()).collect();
         let mut out = vec![0.0; 64];
         fb.apply(&power, &mut out);
         for (m, o) in out.iter().enumerate() {
-            let dense: f32 = fb.dense_row(m).iter().zip(&power).map(|(w, p)| w * p).sum();
-            assert!((o - dense).abs() <= 1e-6 * dense.abs().max(1.0));
+            let dense: f64 = fb.dense_row(m).iter().zip(&power).map(|(w, p)| f64::from(*w) * p).sum();
+            assert!((f64::from(*o) - dense).abs() <= 1e-6 * dense.abs().max(1.0));
         }
     }
 }

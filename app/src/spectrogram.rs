@@ -1,0 +1,62 @@
+//! Drawing a (frames, n_mels) matrix on a canvas: one pixel per frame and band, low bands at the
+//! bottom, values in [0, 1] through a perceptually ordered colour map (dark blue → yellow).
+
+use acula_core::Features;
+use wasm_bindgen::{Clamped, JsCast, JsValue};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+
+/// Anchor colours of the map (a viridis-like ramp), evenly spaced over [0, 1].
+const ANCHORS: [[f32; 3]; 6] = [
+    [68.0, 1.0, 84.0],
+    [65.0, 68.0, 135.0],
+    [42.0, 120.0, 142.0],
+    [34.0, 168.0, 132.0],
+    [122.0, 209.0, 81.0],
+    [253.0, 231.0, 37.0],
+];
+
+/// RGB of `v` ∈ [0, 1] (values outside are clamped).
+pub fn colour(v: f32) -> [u8; 3] {
+    let x = v.clamp(0.0, 1.0) * (ANCHORS.len() - 1) as f32;
+    let i = (x.floor() as usize).min(ANCHORS.len() - 2);
+    let t = x - i as f32;
+    let (a, b) = (ANCHORS[i], ANCHORS[i + 1]);
+    [0, 1, 2].map(|k| (a[k] + (b[k] - a[k]) * t).round() as u8)
+}
+
+/// Draws `f` on `canvas`, resizing the canvas to frames × n_mels pixels.
+pub fn draw(canvas: &HtmlCanvasElement, f: &Features) -> Result<(), JsValue> {
+    let (w, h) = (f.frames as u32, f.n_mels as u32);
+    canvas.set_width(w);
+    canvas.set_height(h);
+    let ctx: CanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or_else(|| JsValue::from_str("no 2d canvas context"))?
+        .dyn_into::<CanvasRenderingContext2d>()
+        .map_err(|_| JsValue::from_str("not a 2d canvas context"))?;
+    let mut rgba = vec![255u8; (w * h * 4) as usize];
+    for t in 0..f.frames {
+        for (m, &v) in f.frame(t).iter().enumerate() {
+            let y = f.n_mels - 1 - m;
+            let o = (y * f.frames + t) * 4;
+            rgba[o..o + 3].copy_from_slice(&colour(v));
+        }
+    }
+    let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), w, h)?;
+    ctx.put_image_data(&image, 0.0, 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_map_ends_and_clamps() {
+        assert_eq!(colour(0.0), [68, 1, 84]);
+        assert_eq!(colour(1.0), [253, 231, 37]);
+        assert_eq!(colour(-3.0), colour(0.0));
+        assert_eq!(colour(f32::NAN), colour(0.0));
+        // halfway between anchors 2 and 3 (v = 0.5): mean of (42,120,142) and (34,168,132)
+        assert_eq!(colour(0.5), [38, 144, 137]);
+    }
+}
