@@ -55,6 +55,9 @@ pub fn decode(bytes: &[u8], hint: Option<&str>, limits: &DecodeLimits) -> Result
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
+    if let Some(result) = super::wav::decode_wav(bytes, limits) {
+        return result;
+    }
     decode_source(Box::new(Cursor::new(bytes)), hint, limits)
 }
 

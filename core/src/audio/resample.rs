@@ -10,10 +10,11 @@ use rubato::{Fft, FixedSync, Resampler, WindowFunction};
 use super::check_sample_rate;
 use crate::error::AudioError;
 
-/// Input frames per FFT block, rounded up by rubato to a multiple of `from / gcd(from, to)`.
+/// Input frames per FFT block, rounded up by rubato to a multiple of `from / gcd(from, to)`
+/// (1,764 = 4 × 441: the fastest of the sizes tried for 44.1 kHz, measured with criterion).
 /// Longer blocks give a sharper anti-aliasing filter; ~2,000 frames keeps the transition band narrow
 /// (a few tens of Hz) at 44.1 kHz without costing speed.
-const BLOCK_FRAMES: usize = 2048;
+const BLOCK_FRAMES: usize = 1764;
 
 /// Resamples mono `samples` from `from` Hz to `to` Hz. Equal rates return a copy.
 ///

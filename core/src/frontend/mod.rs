@@ -183,7 +183,11 @@ pub struct FrontEnd {
     cfg: FrontEndConfig,
     stft: PowerStft,
     mel: MelFilterbank,
+    threads: usize,
 }
+
+/// Frames below which one thread does all the work (thread start-up would cost more than it saves).
+const FRAMES_PER_THREAD: usize = 256;
 
 impl FrontEnd {
     /// Builds the front end; fails only on an inconsistent config.
@@ -191,7 +195,14 @@ impl FrontEnd {
         cfg.validate()?;
         let stft = PowerStft::new(cfg.n_fft, cfg.hop_length);
         let mel = MelFilterbank::new(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max);
-        Ok(Self { cfg, stft, mel })
+        Ok(Self { cfg, stft, mel, threads: default_threads() })
+    }
+
+    /// Sets how many threads compute the spectrogram (natively; wasm always uses one). Each frame is
+    /// computed the same way whatever the split, so the result does not depend on this number.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// The configuration this front end was built from.
@@ -209,10 +220,24 @@ impl FrontEnd {
         let frames = self.stft.frames(samples.len());
         let n_mels = self.cfg.n_mels;
         let mut data = vec![0.0f32; frames * n_mels];
-        let mut scratch = self.stft.scratch();
-        for (t, row) in data.chunks_exact_mut(n_mels).enumerate() {
-            self.stft.power_frame(samples, t, &mut scratch);
-            self.mel.apply(&scratch.power, row);
+        let threads = self.threads.min(frames.div_ceil(FRAMES_PER_THREAD)).max(1);
+        let rows_per_thread = frames.div_ceil(threads);
+        let work = |first_frame: usize, rows: &mut [f32]| {
+            let mut scratch = self.stft.scratch();
+            for (i, row) in rows.chunks_exact_mut(n_mels).enumerate() {
+                self.stft.power_frame(samples, first_frame + i, &mut scratch);
+                self.mel.apply(&scratch.power, row);
+            }
+        };
+        if threads == 1 {
+            work(0, &mut data);
+        } else {
+            std::thread::scope(|scope| {
+                for (k, part) in data.chunks_mut(rows_per_thread * n_mels).enumerate() {
+                    let work = &work;
+                    scope.spawn(move || work(k * rows_per_thread, part));
+                }
+            });
         }
         Features { frames, n_mels, data }
     }
@@ -275,6 +300,14 @@ impl FrontEnd {
         } else {
             Err(FrontEndError::WrongSampleRate { expected: self.cfg.sample_rate, got: rate })
         }
+    }
+}
+
+fn default_threads() -> usize {
+    if cfg!(target_arch = "wasm32") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 }
 
@@ -370,6 +403,14 @@ mod tests {
         let mut x = chirp(4000);
         x[17] = f32::NAN;
         assert_eq!(fe.log_mel(&x), Err(FrontEndError::NonFinite { index: 17 }));
+    }
+
+    #[test]
+    fn threads_do_not_change_the_result() {
+        let x = chirp(400_000);
+        let one = FrontEnd::new(FrontEndConfig::default()).unwrap().with_threads(1).log_mel(&x).unwrap();
+        let three = FrontEnd::new(FrontEndConfig::default()).unwrap().with_threads(3).log_mel(&x).unwrap();
+        assert_eq!(one, three);
     }
 
     #[test]
