@@ -41,21 +41,31 @@ fn js_err(context: &str, e: wasm_bindgen::JsValue) -> String {
 }
 
 fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }
 
 /// Decodes `bytes` with the browser's `decodeAudioData` at `rate` and returns the channel planes.
 async fn browser_decode(bytes: &[u8], rate: u32) -> Result<AudioBuffer, String> {
-    let ctx = OfflineAudioContext::new_with_number_of_channels_and_length_and_sample_rate(1, 1, rate as f32)
-        .map_err(|e| js_err("this browser cannot create an audio context", e))?;
+    let ctx = OfflineAudioContext::new_with_number_of_channels_and_length_and_sample_rate(
+        1,
+        1,
+        rate as f32,
+    )
+    .map_err(|e| js_err("this browser cannot create an audio context", e))?;
     let buffer = Uint8Array::from(bytes).buffer();
     let promise = ctx
         .decode_audio_data(&buffer)
         .map_err(|e| js_err("the browser refused the file", e))?;
-    let decoded = JsFuture::from(promise)
-        .await
-        .map_err(|_| "the browser could not decode this file as audio; try WAV, FLAC, MP3, Ogg or M4A".to_string())?;
-    decoded.dyn_into::<AudioBuffer>().map_err(|_| "the browser returned no audio".to_string())
+    let decoded = JsFuture::from(promise).await.map_err(|_| {
+        "the browser could not decode this file as audio; try WAV, FLAC, MP3, Ogg or M4A"
+            .to_string()
+    })?;
+    decoded
+        .dyn_into::<AudioBuffer>()
+        .map_err(|_| "the browser returned no audio".to_string())
 }
 
 /// Analyses one file: decode in the browser at the file's own rate where the header gives it (so the
@@ -75,14 +85,19 @@ pub async fn analyse(name: String, buffer: ArrayBuffer) -> Result<Analysis, Stri
     let audio = browser_decode(&bytes, rate).await?;
     let channels = audio.number_of_channels();
     let planes: Vec<Vec<f32>> = (0..channels)
-        .map(|c| audio.get_channel_data(c).map_err(|e| js_err("cannot read the decoded audio", e)))
+        .map(|c| {
+            audio
+                .get_channel_data(c)
+                .map_err(|e| js_err("cannot read the decoded audio", e))
+        })
         .collect::<Result<_, _>>()?;
     let refs: Vec<&[f32]> = planes.iter().map(|p| p.as_slice()).collect();
     let decoded_rate = audio.sample_rate().round() as u32;
     let front_end = FrontEnd::new(FrontEndConfig::default()).map_err(|e| e.to_string())?;
     let t0 = now_ms();
-    let processed = features_from_planes(&front_end, &refs, decoded_rate, &ProcessOptions::default())
-        .map_err(|e| e.to_string())?;
+    let processed =
+        features_from_planes(&front_end, &refs, decoded_rate, &ProcessOptions::default())
+            .map_err(|e| e.to_string())?;
     let front_end_ms = now_ms() - t0;
     Ok(Analysis {
         name,

@@ -9,9 +9,11 @@ use wasm_bindgen::prelude::*;
 /// `length / 64`. Throws a JS error with the one-line message on bad input.
 #[wasm_bindgen(js_name = frontEndFeatures)]
 pub fn front_end_features(pcm: &[f32], sample_rate: u32) -> Result<Vec<f32>, JsError> {
-    let front_end = FrontEnd::new(FrontEndConfig::default()).map_err(|e| JsError::new(&e.to_string()))?;
-    let processed = features_from_planes(&front_end, &[pcm], sample_rate, &ProcessOptions::default())
-        .map_err(|e| JsError::new(&e.to_string()))?;
+    let front_end =
+        FrontEnd::new(FrontEndConfig::default()).map_err(|e| JsError::new(&e.to_string()))?;
+    let processed =
+        features_from_planes(&front_end, &[pcm], sample_rate, &ProcessOptions::default())
+            .map_err(|e| JsError::new(&e.to_string()))?;
     Ok(processed.features.data)
 }
 
@@ -22,7 +24,8 @@ pub fn bench_front_end(pcm: &[f32], sample_rate: u32, iterations: u32) -> Result
     let perf = web_sys::window()
         .and_then(|w| w.performance())
         .ok_or_else(|| JsError::new("performance.now() is not available"))?;
-    let front_end = FrontEnd::new(FrontEndConfig::default()).map_err(|e| JsError::new(&e.to_string()))?;
+    let front_end =
+        FrontEnd::new(FrontEndConfig::default()).map_err(|e| JsError::new(&e.to_string()))?;
     let n = iterations.max(1);
     let t0 = perf.now();
     for _ in 0..n {

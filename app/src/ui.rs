@@ -34,7 +34,9 @@ impl Status {
 
 /// Publishes the last features for tests and curious users: `window.aculaLast = {frames, nMels, data}`.
 fn publish(a: &Analysis) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let obj = js_sys::Object::new();
     let data = js_sys::Float32Array::from(a.features.data.as_slice());
     let _ = js_sys::Reflect::set(&obj, &"frames".into(), &(a.features.frames as u32).into());
@@ -86,7 +88,11 @@ pub fn App() -> impl IntoView {
     let on_drop = move |ev: ev::DragEvent| {
         ev.prevent_default();
         dragging.set(false);
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|l| l.get(0))
+        {
             handle_file(file, status, canvas);
         }
     };
@@ -135,12 +141,19 @@ fn Facts(analysis: Analysis) -> impl IntoView {
     let a = analysis;
     let original = match &a.info {
         Some(i) => {
-            let rate = i.sample_rate.map_or("unknown rate".to_string(), |r| format!("{r} Hz"));
-            let ch = i.channels.map_or(String::new(), |c| format!(", {c} channel{}", if c == 1 { "" } else { "s" }));
+            let rate = i
+                .sample_rate
+                .map_or("unknown rate".to_string(), |r| format!("{r} Hz"));
+            let ch = i.channels.map_or(String::new(), |c| {
+                format!(", {c} channel{}", if c == 1 { "" } else { "s" })
+            });
             let codec = i.codec.clone().map_or(String::new(), |c| format!(" ({c})"));
             format!("{rate}{ch}{codec}")
         }
-        None => format!("not readable from the header; decoded by the browser at {} Hz", a.decoded_rate),
+        None => format!(
+            "not readable from the header; decoded by the browser at {} Hz",
+            a.decoded_rate
+        ),
     };
     view! {
         <dl class="facts">

@@ -60,8 +60,14 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(u64::from(rate) * 60));
         group.bench_function(format!("decode_resample_logmel_{rate}Hz"), |b| {
             b.iter(|| {
-                features_from_bytes(&front_end, black_box(&bytes), Some("wav"), &limits, &ProcessOptions::default())
-                    .expect("bench clip is valid")
+                features_from_bytes(
+                    &front_end,
+                    black_box(&bytes),
+                    Some("wav"),
+                    &limits,
+                    &ProcessOptions::default(),
+                )
+                .expect("bench clip is valid")
             })
         });
     }

@@ -1,6 +1,6 @@
-use std::time::Instant;
 use acula_core::audio::{self, DecodeLimits};
 use acula_core::{FrontEnd, FrontEndConfig};
+use std::time::Instant;
 fn main() {
     let bytes = std::fs::read("target/bench-clips/clip_44100.wav").unwrap();
     let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
@@ -14,7 +14,14 @@ fn main() {
         let t2 = t.elapsed();
         let _f = fe.log_mel(&r).unwrap();
         let t3 = t.elapsed();
-        a += t1.as_secs_f64(); b += (t2 - t1).as_secs_f64(); c += (t3 - t2).as_secs_f64();
+        a += t1.as_secs_f64();
+        b += (t2 - t1).as_secs_f64();
+        c += (t3 - t2).as_secs_f64();
     }
-    println!("decode {:.2} ms resample {:.2} ms logmel {:.2} ms", a * 1e3 / n as f64, b * 1e3 / n as f64, c * 1e3 / n as f64);
+    println!(
+        "decode {:.2} ms resample {:.2} ms logmel {:.2} ms",
+        a * 1e3 / n as f64,
+        b * 1e3 / n as f64,
+        c * 1e3 / n as f64
+    );
 }

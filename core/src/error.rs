@@ -42,7 +42,9 @@ pub enum AudioError {
         max: usize,
     },
     /// The sample rate or channel layout changed in the middle of the stream.
-    #[error("the audio format changes in the middle of the file ({0}); export it again as one stream")]
+    #[error(
+        "the audio format changes in the middle of the file ({0}); export it again as one stream"
+    )]
     FormatChanged(String),
     /// Decoding finished without a single sample.
     #[error("the file contains no audio samples")]

@@ -1,6 +1,5 @@
 //! `acula features`: one audio file → the front end's (frames, 64) float32 matrix as `.npy`.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use acula_core::audio::{self, DecodeLimits};
@@ -53,21 +52,26 @@ pub fn run(args: &FeaturesArgs) -> Result<(), Failure> {
     let front_end = FrontEnd::new(cfg).map_err(|e| Failure::usage(e.to_string()))?;
     let input = |msg: String| Failure::input(format!("{}: {msg}", args.audio.display()));
 
-    let file = File::open(&args.audio).map_err(|e| input(format!("cannot open: {e}")))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if args.audio.is_dir() {
         return Err(input("is a folder, not an audio file".into()));
     }
-    if len == 0 {
-        return Err(input(acula_core::AudioError::Empty.to_string()));
-    }
+    let bytes = std::fs::read(&args.audio).map_err(|e| input(format!("cannot open: {e}")))?;
     let hint = args.audio.extension().and_then(|e| e.to_str());
-    let limits = DecodeLimits { max_seconds: args.max_seconds };
-    let decoded = audio::decode_source(Box::new(file), hint, &limits).map_err(|e| input(e.to_string()))?;
+    let limits = DecodeLimits {
+        max_seconds: args.max_seconds,
+    };
+    let decoded = audio::decode(&bytes, hint, &limits).map_err(|e| input(e.to_string()))?;
+    drop(bytes);
     let rate = front_end.config().sample_rate;
-    let samples = audio::resample(&decoded.samples, decoded.sample_rate, rate).map_err(|e| input(e.to_string()))?;
-    let opts = ProcessOptions { trim: args.trim, pad: args.pad };
-    let processed = front_end.process(&samples, &opts).map_err(|e| input(e.to_string()))?;
+    let samples = audio::resample(&decoded.samples, decoded.sample_rate, rate)
+        .map_err(|e| input(e.to_string()))?;
+    let opts = ProcessOptions {
+        trim: args.trim,
+        pad: args.pad,
+    };
+    let processed = front_end
+        .process(&samples, &opts)
+        .map_err(|e| input(e.to_string()))?;
     let f = &processed.features;
 
     let bytes = if args.chunk {

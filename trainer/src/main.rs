@@ -4,6 +4,7 @@
 //! 2 usage error (bad flags, unreadable or invalid config); 3 the output could not be written;
 //! 70 internal error (a bug: please report it).
 
+mod decode;
 mod features;
 mod npy;
 mod output;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Compute the reference log-mel features of an audio file and write them as .npy.
     Features(features::FeaturesArgs),
+    /// Decode an audio file to what the model hears: mono, 16 kHz, 32-bit float WAV.
+    Decode(decode::DecodeArgs),
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -57,10 +60,12 @@ impl Failure {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Features(args) => features::run(&args),
+        Command::Decode(args) => decode::run(&args),
         Command::Config { config } => {
             let cfg = features::load_config(config.as_deref())?;
             acula_core::FrontEnd::new(cfg.clone()).map_err(|e| Failure::usage(e.to_string()))?;
-            let json = serde_json::to_string_pretty(&cfg).map_err(|e| Failure::usage(e.to_string()))?;
+            let json =
+                serde_json::to_string_pretty(&cfg).map_err(|e| Failure::usage(e.to_string()))?;
             println!("{json}");
             Ok(())
         }
@@ -71,7 +76,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,symphonia=off".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,symphonia=off".into()),
         )
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -92,7 +98,10 @@ fn main() -> ExitCode {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            eprintln!("error: internal error ({}); please report it", one_line(&msg));
+            eprintln!(
+                "error: internal error ({}); please report it",
+                one_line(&msg)
+            );
             ExitCode::from(70)
         }
     }

@@ -6,7 +6,11 @@
 /// The header is padded with spaces and ends in `\n` so that magic + version + length + header is a
 /// multiple of 64 bytes, as NumPy writes it.
 pub fn encode_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    debug_assert_eq!(shape.iter().product::<usize>(), data.len(), "shape does not match data");
+    debug_assert_eq!(
+        shape.iter().product::<usize>(),
+        data.len(),
+        "shape does not match data"
+    );
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_txt = match dims.len() {
         1 => format!("({},)", dims[0]),
@@ -48,6 +52,8 @@ mod tests {
     fn one_dimensional_shape_has_trailing_comma() {
         let bytes = encode_f32(&[3], &[1.0, 2.0, 3.0]);
         let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        assert!(std::str::from_utf8(&bytes[10..10 + hlen]).unwrap().contains("'shape': (3,)"));
+        assert!(std::str::from_utf8(&bytes[10..10 + hlen])
+            .unwrap()
+            .contains("'shape': (3,)"));
     }
 }

@@ -51,7 +51,11 @@ impl Decoded {
 }
 
 /// Decodes a whole file held in memory. `hint` is an optional file extension (without the dot).
-pub fn decode(bytes: &[u8], hint: Option<&str>, limits: &DecodeLimits) -> Result<Decoded, AudioError> {
+pub fn decode(
+    bytes: &[u8],
+    hint: Option<&str>,
+    limits: &DecodeLimits,
+) -> Result<Decoded, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
@@ -85,7 +89,9 @@ pub fn decode_source<'s>(
 
 fn map_probe_error(err: SymError) -> AudioError {
     match err {
-        SymError::Unsupported(msg) if msg.contains("no suitable format reader") => AudioError::UnknownFormat,
+        SymError::Unsupported(msg) if msg.contains("no suitable format reader") => {
+            AudioError::UnknownFormat
+        }
         SymError::Unsupported(msg) => AudioError::UnsupportedCodec(msg.to_string()),
         SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             AudioError::Malformed("it ends inside the header".to_string())
@@ -105,10 +111,18 @@ fn decode_inner<'s>(
         probe_hint.with_extension(&ext.to_ascii_lowercase());
     }
     let mut format = symphonia::default::get_probe()
-        .probe(&probe_hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &probe_hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(map_probe_error)?;
 
-    let track = format.default_track(TrackType::Audio).ok_or(AudioError::NoAudioTrack)?.clone();
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or(AudioError::NoAudioTrack)?
+        .clone();
     let track_id = track.id;
     let params = track
         .codec_params
@@ -134,8 +148,12 @@ fn decode_inner<'s>(
         .map_err(|e| AudioError::UnsupportedCodec(format!("{codec}: {e}")))?;
 
     // Reserve what the header declares, within the duration limit (a lying header costs nothing).
-    let declared = track.num_frames.unwrap_or(0).min(u64::from(limits.max_seconds) * u64::from(params.sample_rate.unwrap_or(0)));
-    let mut mono: Vec<f32> = Vec::with_capacity(usize::try_from(declared).unwrap_or(0).min(1 << 28));
+    let declared = track
+        .num_frames
+        .unwrap_or(0)
+        .min(u64::from(limits.max_seconds) * u64::from(params.sample_rate.unwrap_or(0)));
+    let mut mono: Vec<f32> =
+        Vec::with_capacity(usize::try_from(declared).unwrap_or(0).min(1 << 28));
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut spec_seen: Option<(u32, usize)> = None;
     let mut max_samples: usize = usize::MAX;
@@ -197,7 +215,9 @@ fn decode_inner<'s>(
         let start = mono.len();
         let frames = buf.frames();
         if start + frames > max_samples {
-            return Err(AudioError::TooLong { limit_s: limits.max_seconds });
+            return Err(AudioError::TooLong {
+                limit_s: limits.max_seconds,
+            });
         }
         mono.resize(start + frames, 0.0);
         let out = &mut mono[start..];
@@ -215,7 +235,9 @@ fn decode_inner<'s>(
     let Some((sample_rate, channels)) = spec_seen else {
         return Err(match last_error {
             Some(msg) => AudioError::Malformed(msg),
-            None if bad_packets > 0 => AudioError::Malformed("no packet could be decoded".to_string()),
+            None if bad_packets > 0 => {
+                AudioError::Malformed("no packet could be decoded".to_string())
+            }
             None => AudioError::NoSamples,
         });
     };
@@ -228,7 +250,12 @@ fn decode_inner<'s>(
     if let Some(index) = first_non_finite(&mono) {
         return Err(AudioError::NonFinite { index });
     }
-    Ok(Decoded { samples: mono, sample_rate, channels, codec })
+    Ok(Decoded {
+        samples: mono,
+        sample_rate,
+        channels,
+        codec,
+    })
 }
 
 /// What a file's header says, read without decoding the audio.
@@ -257,7 +284,12 @@ pub fn probe_info(bytes: &[u8], hint: Option<&str>) -> Option<StreamInfo> {
             probe_hint.with_extension(&ext.to_ascii_lowercase());
         }
         let format = symphonia::default::get_probe()
-            .probe(&probe_hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &probe_hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .ok()?;
         let track = format.default_track(TrackType::Audio)?;
         let params = track.codec_params.as_ref()?.audio()?;
@@ -272,4 +304,85 @@ pub fn probe_info(bytes: &[u8], hint: Option<&str>) -> Option<StreamInfo> {
     }))
     .ok()
     .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+        let block = channels * bits / 8;
+        let mut b = b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0".to_vec();
+        for v in [tag, channels] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
+        b.extend_from_slice(&block.to_le_bytes());
+        b.extend_from_slice(&bits.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        b.extend_from_slice(data);
+        let riff = (b.len() - 8) as u32;
+        b[4..8].copy_from_slice(&riff.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn fast_wav_path_equals_symphonia() {
+        // Pseudo-random bytes are valid samples for every integer encoding; for floats use real values.
+        let raw: Vec<u8> = (0..6_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let floats: Vec<u8> = (0..1_500)
+            .flat_map(|i| ((i as f32 * 0.01).sin() * 0.7).to_le_bytes())
+            .collect();
+        let cases = [
+            wav(1, 1, 8_000, 8, &raw),
+            wav(1, 2, 16_000, 16, &raw),
+            wav(1, 3, 48_000, 24, &raw[..5_994]),
+            wav(1, 1, 44_100, 32, &raw),
+            wav(3, 2, 22_050, 32, &floats),
+        ];
+        let limits = DecodeLimits::default();
+        for (i, bytes) in cases.iter().enumerate() {
+            let fast = decode(bytes, Some("wav"), &limits).unwrap();
+            let general = decode_source(
+                Box::new(Cursor::new(bytes.as_slice())),
+                Some("wav"),
+                &limits,
+            )
+            .unwrap();
+            assert_eq!(
+                (fast.sample_rate, fast.channels),
+                (general.sample_rate, general.channels),
+                "case {i}"
+            );
+            assert_eq!(fast.samples.len(), general.samples.len(), "case {i}");
+            let max = fast
+                .samples
+                .iter()
+                .zip(&general.samples)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(max <= 1e-6, "case {i}: max |fast − symphonia| = {max}");
+        }
+    }
+
+    #[test]
+    fn general_path_errors() {
+        let limits = DecodeLimits::default();
+        assert_eq!(decode(&[], None, &limits), Err(AudioError::Empty));
+        let junk = vec![0x5Au8; 3_000];
+        assert_eq!(
+            decode(&junk, Some("mp3"), &limits),
+            Err(AudioError::UnknownFormat)
+        );
+        assert!(probe_info(&junk, None).is_none());
+        let info = probe_info(&wav(1, 2, 16_000, 16, &[0; 400]), Some("wav")).unwrap();
+        assert_eq!(
+            (info.sample_rate, info.channels, info.frames),
+            (Some(16_000), Some(2), Some(100))
+        );
+    }
 }

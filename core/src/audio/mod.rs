@@ -22,7 +22,11 @@ pub fn check_sample_rate(rate: u32) -> Result<(), AudioError> {
     if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
         Ok(())
     } else {
-        Err(AudioError::BadSampleRate { rate, min: MIN_SAMPLE_RATE, max: MAX_SAMPLE_RATE })
+        Err(AudioError::BadSampleRate {
+            rate,
+            min: MIN_SAMPLE_RATE,
+            max: MAX_SAMPLE_RATE,
+        })
     }
 }
 
@@ -31,7 +35,10 @@ pub fn check_channels(channels: usize) -> Result<(), AudioError> {
     if (1..=MAX_CHANNELS).contains(&channels) {
         Ok(())
     } else {
-        Err(AudioError::BadChannels { channels, max: MAX_CHANNELS })
+        Err(AudioError::BadChannels {
+            channels,
+            max: MAX_CHANNELS,
+        })
     }
 }
 
@@ -83,7 +90,10 @@ pub fn load(
 ) -> Result<(Decoded, MonoAudio), AudioError> {
     let decoded = decode(bytes, hint, limits)?;
     let samples = resample(&decoded.samples, decoded.sample_rate, target_rate)?;
-    let mono = MonoAudio { samples, sample_rate: target_rate };
+    let mono = MonoAudio {
+        samples,
+        sample_rate: target_rate,
+    };
     Ok((decoded, mono))
 }
 
@@ -118,7 +128,10 @@ mod tests {
     fn rate_and_channel_limits() {
         assert!(check_sample_rate(4_000).is_ok());
         assert!(check_sample_rate(192_000).is_ok());
-        assert!(matches!(check_sample_rate(0), Err(AudioError::BadSampleRate { rate: 0, .. })));
+        assert!(matches!(
+            check_sample_rate(0),
+            Err(AudioError::BadSampleRate { rate: 0, .. })
+        ));
         assert!(check_sample_rate(4_000_000_000).is_err());
         assert!(check_channels(6).is_ok());
         assert!(check_channels(0).is_err());
@@ -127,7 +140,10 @@ mod tests {
 
     #[test]
     fn finds_first_non_finite() {
-        assert_eq!(first_non_finite(&[0.0, 1.0, f32::NAN, f32::INFINITY]), Some(2));
+        assert_eq!(
+            first_non_finite(&[0.0, 1.0, f32::NAN, f32::INFINITY]),
+            Some(2)
+        );
         assert_eq!(first_non_finite(&[0.0, -1.0]), None);
     }
 }

@@ -40,8 +40,11 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
         FixedSync::Input,
     )
     .map_err(|e| fail(e.to_string()))?;
-    let input = InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| fail(e.to_string()))?;
-    let output = resampler.process_all(&input, samples.len(), None).map_err(|e| fail(e.to_string()))?;
+    let input =
+        InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| fail(e.to_string()))?;
+    let output = resampler
+        .process_all(&input, samples.len(), None)
+        .map_err(|e| fail(e.to_string()))?;
     Ok(output.take_data())
 }
 
@@ -74,7 +77,12 @@ mod tests {
         assert_eq!(resample(&x, 44_100, 16_000).unwrap().len(), 16_000);
         assert_eq!(resample(&x[..1001], 44_100, 16_000).unwrap().len(), 364);
         // upsampling 4 kHz → 16 kHz quadruples
-        assert_eq!(resample(&tone(100.0, 4_000, 0.5), 4_000, 16_000).unwrap().len(), 8_000);
+        assert_eq!(
+            resample(&tone(100.0, 4_000, 0.5), 4_000, 16_000)
+                .unwrap()
+                .len(),
+            8_000
+        );
     }
 
     /// Phase in radians of `freq` in `x` (sin reference: a pure `sin` has phase 0).
@@ -97,7 +105,8 @@ mod tests {
         let y = resample(&x, 48_000, 16_000).unwrap();
         let mid = &y[2_000..14_000];
         assert!((amplitude_at(mid, 1_000.0, 16_000) - 1.0).abs() < 1e-3);
-        let delay_s = -phase_at(mid, 1_000.0, 16_000, 2_000) / (2.0 * std::f64::consts::PI * 1_000.0);
+        let delay_s =
+            -phase_at(mid, 1_000.0, 16_000, 2_000) / (2.0 * std::f64::consts::PI * 1_000.0);
         assert!(delay_s.abs() <= 1.0 / 48_000.0 + 1e-9, "delay {delay_s} s");
     }
 
@@ -115,7 +124,10 @@ mod tests {
         // 22,050 → 16,000 (gcd 50) and a prime rate 44,101 → 16,000 (gcd 1)
         let x = tone(500.0, 22_050, 0.3);
         let y = resample(&x, 22_050, 16_000).unwrap();
-        assert_eq!(y.len(), (0.3f64 * 22_050.0 * 16_000.0 / 22_050.0).ceil() as usize);
+        assert_eq!(
+            y.len(),
+            (0.3f64 * 22_050.0 * 16_000.0 / 22_050.0).ceil() as usize
+        );
         let z = resample(&tone(500.0, 44_101, 0.2), 44_101, 16_000).unwrap();
         assert!((amplitude_at(&z[500..2_700], 500.0, 16_000) - 1.0).abs() < 1e-2);
     }
@@ -124,6 +136,9 @@ mod tests {
     fn bad_rates_are_errors() {
         assert!(resample(&[0.0; 10], 0, 16_000).is_err());
         assert!(resample(&[], 44_100, 16_000).unwrap().is_empty());
-        assert_eq!(resample(&[0.5, 0.25], 16_000, 16_000).unwrap(), vec![0.5, 0.25]);
+        assert_eq!(
+            resample(&[0.5, 0.25], 16_000, 16_000).unwrap(),
+            vec![0.5, 0.25]
+        );
     }
 }

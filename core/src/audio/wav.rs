@@ -51,7 +51,13 @@ fn mix<const W: usize>(data: &[u8], channels: usize, conv: impl Fn(&[u8; W]) -> 
     }
     let scale = 1.0 / channels as f32;
     data.chunks_exact(W * channels)
-        .map(|frame| frame.chunks_exact(W).map(|b| conv(&as_array(b))).sum::<f32>() * scale)
+        .map(|frame| {
+            frame
+                .chunks_exact(W)
+                .map(|b| conv(&as_array(b)))
+                .sum::<f32>()
+                * scale
+        })
         .collect()
 }
 
@@ -75,7 +81,9 @@ pub fn decode_wav(bytes: &[u8], limits: &DecodeLimits) -> Option<Result<Decoded,
         let body = pos + 8;
         if id == b"fmt " {
             if size < 16 || body + 16 > bytes.len() {
-                return Some(Err(AudioError::Malformed("the WAV format chunk is cut short".into())));
+                return Some(Err(AudioError::Malformed(
+                    "the WAV format chunk is cut short".into(),
+                )));
             }
             let tag = u16_at(bytes, body);
             let channels = usize::from(u16_at(bytes, body + 2));
@@ -85,7 +93,9 @@ pub fn decode_wav(bytes: &[u8], limits: &DecodeLimits) -> Option<Result<Decoded,
             // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
             let tag = if tag == 0xFFFE {
                 if size < 40 || body + 40 > bytes.len() {
-                    return Some(Err(AudioError::Malformed("the WAV extensible format chunk is cut short".into())));
+                    return Some(Err(AudioError::Malformed(
+                        "the WAV extensible format chunk is cut short".into(),
+                    )));
                 }
                 u16_at(bytes, body + 24)
             } else {
@@ -109,39 +119,64 @@ pub fn decode_wav(bytes: &[u8], limits: &DecodeLimits) -> Option<Result<Decoded,
             fmt = Some((encoding, channels, rate));
         } else if id == b"data" {
             let Some((encoding, channels, rate)) = fmt else {
-                return Some(Err(AudioError::Malformed("the WAV data chunk comes before its format chunk".into())));
+                return Some(Err(AudioError::Malformed(
+                    "the WAV data chunk comes before its format chunk".into(),
+                )));
             };
             // A streaming writer may leave the size at 0 or 0xFFFFFFFF; a truncated file has fewer bytes
             // than declared. Either way, decode the whole frames that are there.
             let available = bytes.len() - body;
-            let declared = if size == 0 || size == u32::MAX as usize { available } else { size };
+            let declared = if size == 0 || size == u32::MAX as usize {
+                available
+            } else {
+                size
+            };
             let data = &bytes[body..body + declared.min(available)];
             return Some(convert(data, encoding, channels, rate, limits));
         }
         pos = body.saturating_add(size).saturating_add(size & 1);
     }
     Some(Err(AudioError::Malformed(
-        if fmt.is_none() { "the WAV file has no format chunk" } else { "the WAV file has no data chunk" }.into(),
+        if fmt.is_none() {
+            "the WAV file has no format chunk"
+        } else {
+            "the WAV file has no data chunk"
+        }
+        .into(),
     )))
 }
 
-fn convert(data: &[u8], enc: Encoding, channels: usize, rate: u32, limits: &DecodeLimits) -> Result<Decoded, AudioError> {
+fn convert(
+    data: &[u8],
+    enc: Encoding,
+    channels: usize,
+    rate: u32,
+    limits: &DecodeLimits,
+) -> Result<Decoded, AudioError> {
     let frame_bytes = channels * enc.bytes();
     let frames = data.len() / frame_bytes;
     if frames == 0 {
         return Err(AudioError::NoSamples);
     }
     if frames > (limits.max_seconds as usize).saturating_mul(rate as usize) {
-        return Err(AudioError::TooLong { limit_s: limits.max_seconds });
+        return Err(AudioError::TooLong {
+            limit_s: limits.max_seconds,
+        });
     }
     let samples = match enc {
         Encoding::U8 => mix::<1>(data, channels, |b| (f32::from(b[0]) - 128.0) / 128.0),
-        Encoding::I16 => mix::<2>(data, channels, |b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0),
-        Encoding::I24 => mix::<3>(data, channels, |b| (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0),
+        Encoding::I16 => mix::<2>(data, channels, |b| {
+            f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0
+        }),
+        Encoding::I24 => mix::<3>(data, channels, |b| {
+            (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
+        }),
         Encoding::I32 => mix::<4>(data, channels, |b| {
             (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32
         }),
-        Encoding::F32 => mix::<4>(data, channels, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        Encoding::F32 => mix::<4>(data, channels, |b| {
+            f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        }),
         Encoding::F64 => mix::<8>(data, channels, |b| {
             f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
         }),
@@ -149,7 +184,12 @@ fn convert(data: &[u8], enc: Encoding, channels: usize, rate: u32, limits: &Deco
     if let Some(index) = first_non_finite(&samples) {
         return Err(AudioError::NonFinite { index });
     }
-    Ok(Decoded { samples, sample_rate: rate, channels, codec: enc.name().to_string() })
+    Ok(Decoded {
+        samples,
+        sample_rate: rate,
+        channels,
+        codec: enc.name().to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -183,23 +223,43 @@ mod tests {
     #[test]
     fn conversions_per_encoding() {
         // u8: 0 → −1, 128 → 0, 192 → 0.5
-        assert_eq!(dec(&wav(1, 1, 8_000, 8, &[0, 128, 192], &[])).unwrap().samples, vec![-1.0, 0.0, 0.5]);
+        assert_eq!(
+            dec(&wav(1, 1, 8_000, 8, &[0, 128, 192], &[]))
+                .unwrap()
+                .samples,
+            vec![-1.0, 0.0, 0.5]
+        );
         // i16: −32768 → −1, 16384 → 0.5
-        let d: Vec<u8> = [-32_768i16, 16_384].iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert_eq!(dec(&wav(1, 1, 16_000, 16, &d, &[])).unwrap().samples, vec![-1.0, 0.5]);
+        let d: Vec<u8> = [-32_768i16, 16_384]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(
+            dec(&wav(1, 1, 16_000, 16, &d, &[])).unwrap().samples,
+            vec![-1.0, 0.5]
+        );
         // i24: 0x400000 → 0.5, 0xC00000 (−4194304) → −0.5
         let d = [0x00, 0x00, 0x40, 0x00, 0x00, 0xC0];
-        assert_eq!(dec(&wav(1, 1, 96_000, 24, &d, &[])).unwrap().samples, vec![0.5, -0.5]);
+        assert_eq!(
+            dec(&wav(1, 1, 96_000, 24, &d, &[])).unwrap().samples,
+            vec![0.5, -0.5]
+        );
         // f64 0.25 → 0.25
         let d = 0.25f64.to_le_bytes();
-        assert_eq!(dec(&wav(3, 1, 22_050, 64, &d, &[])).unwrap().samples, vec![0.25]);
+        assert_eq!(
+            dec(&wav(3, 1, 22_050, 64, &d, &[])).unwrap().samples,
+            vec![0.25]
+        );
     }
 
     #[test]
     fn stereo_is_mixed_and_list_chunk_skipped() {
         // frames (0.5, −0.25) and (1.0, 0.0) as f32 → means 0.125 and 0.5; a LIST chunk of odd size 3
         // (padded to 4) sits before data.
-        let d: Vec<u8> = [0.5f32, -0.25, 1.0, 0.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let d: Vec<u8> = [0.5f32, -0.25, 1.0, 0.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let extra = [b"LIST".as_slice(), &3u32.to_le_bytes(), b"abc\0"].concat();
         let out = dec(&wav(3, 2, 48_000, 32, &d, &extra)).unwrap();
         assert_eq!(out.samples, vec![0.125, 0.5]);
@@ -208,13 +268,29 @@ mod tests {
 
     #[test]
     fn bad_headers_are_errors_and_other_codecs_fall_through() {
-        assert!(matches!(dec(&wav(1, 0, 16_000, 16, &[0, 0], &[])), Err(AudioError::BadChannels { .. })));
-        assert!(matches!(dec(&wav(1, 1, 0, 16, &[0, 0], &[])), Err(AudioError::BadSampleRate { .. })));
-        assert!(matches!(dec(&wav(1, 1, 16_000, 16, &[], &[])), Err(AudioError::NoSamples)));
+        assert!(matches!(
+            dec(&wav(1, 0, 16_000, 16, &[0, 0], &[])),
+            Err(AudioError::BadChannels { .. })
+        ));
+        assert!(matches!(
+            dec(&wav(1, 1, 0, 16, &[0, 0], &[])),
+            Err(AudioError::BadSampleRate { .. })
+        ));
+        assert!(matches!(
+            dec(&wav(1, 1, 16_000, 16, &[], &[])),
+            Err(AudioError::NoSamples)
+        ));
         let nan = f32::NAN.to_le_bytes();
-        assert!(matches!(dec(&wav(3, 1, 16_000, 32, &nan, &[])), Err(AudioError::NonFinite { index: 0 })));
+        assert!(matches!(
+            dec(&wav(3, 1, 16_000, 32, &nan, &[])),
+            Err(AudioError::NonFinite { index: 0 })
+        ));
         // IMA ADPCM (tag 0x11) is not ours
-        assert!(decode_wav(&wav(0x11, 1, 16_000, 4, &[0; 8], &[]), &DecodeLimits::default()).is_none());
+        assert!(decode_wav(
+            &wav(0x11, 1, 16_000, 4, &[0; 8], &[]),
+            &DecodeLimits::default()
+        )
+        .is_none());
         assert!(decode_wav(b"OggS....", &DecodeLimits::default()).is_none());
     }
 

@@ -32,9 +32,19 @@ pub fn mel_to_hz(mel: f64) -> f64 {
 /// the last point is exactly `f_max`'s mel).
 pub fn mel_frequencies(n: usize, f_min: f64, f_max: f64) -> Vec<f64> {
     let (lo, hi) = (hz_to_mel(f_min), hz_to_mel(f_max));
-    let step = if n > 1 { (hi - lo) / (n - 1) as f64 } else { 0.0 };
+    let step = if n > 1 {
+        (hi - lo) / (n - 1) as f64
+    } else {
+        0.0
+    };
     (0..n)
-        .map(|i| if i + 1 == n && n > 1 { hi } else { lo + i as f64 * step })
+        .map(|i| {
+            if i + 1 == n && n > 1 {
+                hi
+            } else {
+                lo + i as f64 * step
+            }
+        })
         .map(mel_to_hz)
         .collect()
 }
@@ -78,8 +88,14 @@ impl MelFilterbank {
                     })
                     .collect();
                 let start = dense.iter().position(|&w| w != 0.0).unwrap_or(0);
-                let end = dense.iter().rposition(|&w| w != 0.0).map_or(start, |e| e + 1);
-                Band { start, weights: dense[start..end].to_vec() }
+                let end = dense
+                    .iter()
+                    .rposition(|&w| w != 0.0)
+                    .map_or(start, |e| e + 1);
+                Band {
+                    start,
+                    weights: dense[start..end].to_vec(),
+                }
             })
             .collect();
         Self { bands, n_bins }
@@ -90,7 +106,11 @@ impl MelFilterbank {
     pub fn apply(&self, power: &[f64], out: &mut [f32]) {
         for (band, o) in self.bands.iter().zip(out.iter_mut()) {
             let bins = &power[band.start..band.start + band.weights.len()];
-            *o = bins.iter().zip(&band.weights).map(|(p, w)| p * f64::from(*w)).sum::<f64>() as f32;
+            *o = bins
+                .iter()
+                .zip(&band.weights)
+                .map(|(p, w)| p * f64::from(*w))
+                .sum::<f64>() as f32;
         }
     }
 
@@ -129,7 +149,10 @@ mod tests {
             // every non-zero bin lies strictly inside (mel_f[m], mel_f[m+2])
             let first = band.start as f64 * bin_hz;
             let last = (band.start + band.weights.len() - 1) as f64 * bin_hz;
-            assert!(first > mel_f[m] - 1e-9 && last < mel_f[m + 2] + 1e-9, "band {m}");
+            assert!(
+                first > mel_f[m] - 1e-9 && last < mel_f[m + 2] + 1e-9,
+                "band {m}"
+            );
             assert!(band.weights.iter().all(|&w| w >= 0.0));
         }
         // the lowest band starts above 50 Hz: bin 4 = 62.5 Hz (bin 3 = 46.9 Hz is below the edge)
@@ -142,7 +165,12 @@ mod tests {
         // Sampled at 15.625 Hz spacing, sum(weights) * 15.625 ≈ 1 for bands wide enough to sample well.
         let fb = MelFilterbank::new(16_000, 1024, 64, 50.0, 8_000.0);
         for m in 20..63 {
-            let area: f64 = fb.bands[m].weights.iter().map(|&w| f64::from(w)).sum::<f64>() * 15.625;
+            let area: f64 = fb.bands[m]
+                .weights
+                .iter()
+                .map(|&w| f64::from(w))
+                .sum::<f64>()
+                * 15.625;
             assert!((area - 1.0).abs() < 0.02, "band {m}: area {area}");
         }
     }
@@ -154,7 +182,12 @@ mod tests {
         let mut out = vec![0.0; 64];
         fb.apply(&power, &mut out);
         for (m, o) in out.iter().enumerate() {
-            let dense: f64 = fb.dense_row(m).iter().zip(&power).map(|(w, p)| f64::from(*w) * p).sum();
+            let dense: f64 = fb
+                .dense_row(m)
+                .iter()
+                .zip(&power)
+                .map(|(w, p)| f64::from(*w) * p)
+                .sum();
             assert!((f64::from(*o) - dense).abs() <= 1e-6 * dense.abs().max(1.0));
         }
     }

@@ -69,7 +69,10 @@ impl FrontEndConfig {
             return bad("sample_rate must be positive".into());
         }
         if self.n_fft < 2 || self.n_fft % 2 != 0 || self.n_fft > 1 << 16 {
-            return bad(format!("n_fft must be even and in 2..=65536, got {}", self.n_fft));
+            return bad(format!(
+                "n_fft must be even and in 2..=65536, got {}",
+                self.n_fft
+            ));
         }
         if self.hop_length == 0 {
             return bad("hop_length must be positive".into());
@@ -90,7 +93,11 @@ impl FrontEndConfig {
         if !(self.amin > 0.0 && self.amin.is_finite()) {
             return bad(format!("amin must be positive, got {}", self.amin));
         }
-        if self.trim.frame_length == 0 || self.trim.hop_length == 0 || !(self.trim.top_db > 0.0) {
+        if self.trim.frame_length == 0
+            || self.trim.hop_length == 0
+            || self.trim.top_db.is_nan()
+            || self.trim.top_db <= 0.0
+        {
             return bad("trim needs positive frame_length, hop_length and top_db".into());
         }
         if self.chunk_frames == 0 || self.min_chunk_frames > self.chunk_frames {
@@ -136,7 +143,11 @@ impl Features {
     /// The `[start, end)` frame ranges of the encoder chunks: consecutive `chunk_frames`-frame pieces,
     /// the trailing piece kept only if it has at least `min_chunk_frames` frames. A clip shorter than
     /// `min_chunk_frames` still gives its one (short) chunk, so nothing is silently dropped.
-    pub fn chunk_ranges(&self, chunk_frames: usize, min_chunk_frames: usize) -> Vec<(usize, usize)> {
+    pub fn chunk_ranges(
+        &self,
+        chunk_frames: usize,
+        min_chunk_frames: usize,
+    ) -> Vec<(usize, usize)> {
         let mut ranges: Vec<(usize, usize)> = (0..self.frames)
             .step_by(chunk_frames.max(1))
             .map(|s| (s, (s + chunk_frames).min(self.frames)))
@@ -195,7 +206,12 @@ impl FrontEnd {
         cfg.validate()?;
         let stft = PowerStft::new(cfg.n_fft, cfg.hop_length);
         let mel = MelFilterbank::new(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max);
-        Ok(Self { cfg, stft, mel, threads: default_threads() })
+        Ok(Self {
+            cfg,
+            stft,
+            mel,
+            threads: default_threads(),
+        })
     }
 
     /// Sets how many threads compute the spectrogram (natively; wasm always uses one). Each frame is
@@ -225,7 +241,8 @@ impl FrontEnd {
         let work = |first_frame: usize, rows: &mut [f32]| {
             let mut scratch = self.stft.scratch();
             for (i, row) in rows.chunks_exact_mut(n_mels).enumerate() {
-                self.stft.power_frame(samples, first_frame + i, &mut scratch);
+                self.stft
+                    .power_frame(samples, first_frame + i, &mut scratch);
                 self.mel.apply(&scratch.power, row);
             }
         };
@@ -239,7 +256,11 @@ impl FrontEnd {
                 }
             });
         }
-        Features { frames, n_mels, data }
+        Features {
+            frames,
+            n_mels,
+            data,
+        }
     }
 
     /// dB relative to the clip's maximum with the `top_db` floor, in place (librosa
@@ -264,9 +285,14 @@ impl FrontEnd {
         check_signal(samples)?;
         let mut f = self.mel_power(samples);
         self.power_to_db(&mut f.data);
-        let (lo, hi) = f.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = f
+            .data
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
         let range = hi - lo;
-        if !(range > 0.0) || !range.is_finite() {
+        if !range.is_finite() || range <= 0.0 {
             return Err(FrontEndError::ConstantSpectrogram);
         }
         f.data.iter_mut().for_each(|v| *v = (*v - lo) / range);
@@ -274,9 +300,17 @@ impl FrontEnd {
     }
 
     /// The whole front end with the reference's options: trimming, repeat-padding, then [`Self::log_mel`].
-    pub fn process(&self, samples: &[f32], opts: &ProcessOptions) -> Result<Processed, FrontEndError> {
+    pub fn process(
+        &self,
+        samples: &[f32],
+        opts: &ProcessOptions,
+    ) -> Result<Processed, FrontEndError> {
         check_signal(samples)?;
-        let kept = if opts.trim { trim::trim_range(samples, &self.cfg.trim) } else { (0, samples.len()) };
+        let kept = if opts.trim {
+            trim::trim_range(samples, &self.cfg.trim)
+        } else {
+            (0, samples.len())
+        };
         let trimmed = &samples[kept.0..kept.1];
         if trimmed.is_empty() {
             return Err(FrontEndError::AllSilent);
@@ -290,7 +324,11 @@ impl FrontEnd {
             trimmed
         };
         let features = self.log_mel(signal)?;
-        Ok(Processed { features, kept, analysed_samples: signal.len() })
+        Ok(Processed {
+            features,
+            kept,
+            analysed_samples: signal.len(),
+        })
     }
 
     /// Checks the sample rate of audio handed to the front end.
@@ -298,7 +336,10 @@ impl FrontEnd {
         if rate == self.cfg.sample_rate {
             Ok(())
         } else {
-            Err(FrontEndError::WrongSampleRate { expected: self.cfg.sample_rate, got: rate })
+            Err(FrontEndError::WrongSampleRate {
+                expected: self.cfg.sample_rate,
+                got: rate,
+            })
         }
     }
 }
@@ -363,10 +404,22 @@ mod tests {
     #[test]
     fn inconsistent_configs_are_refused() {
         for cfg in [
-            FrontEndConfig { f_max: 9_000.0, ..Default::default() },
-            FrontEndConfig { n_fft: 1023, ..Default::default() },
-            FrontEndConfig { hop_length: 0, ..Default::default() },
-            FrontEndConfig { min_chunk_frames: 300, ..Default::default() },
+            FrontEndConfig {
+                f_max: 9_000.0,
+                ..Default::default()
+            },
+            FrontEndConfig {
+                n_fft: 1023,
+                ..Default::default()
+            },
+            FrontEndConfig {
+                hop_length: 0,
+                ..Default::default()
+            },
+            FrontEndConfig {
+                min_chunk_frames: 300,
+                ..Default::default()
+            },
         ] {
             assert!(matches!(FrontEnd::new(cfg), Err(FrontEndError::Config(_))));
         }
@@ -408,8 +461,16 @@ mod tests {
     #[test]
     fn threads_do_not_change_the_result() {
         let x = chirp(400_000);
-        let one = FrontEnd::new(FrontEndConfig::default()).unwrap().with_threads(1).log_mel(&x).unwrap();
-        let three = FrontEnd::new(FrontEndConfig::default()).unwrap().with_threads(3).log_mel(&x).unwrap();
+        let one = FrontEnd::new(FrontEndConfig::default())
+            .unwrap()
+            .with_threads(1)
+            .log_mel(&x)
+            .unwrap();
+        let three = FrontEnd::new(FrontEndConfig::default())
+            .unwrap()
+            .with_threads(3)
+            .log_mel(&x)
+            .unwrap();
         assert_eq!(one, three);
     }
 
@@ -422,13 +483,32 @@ mod tests {
 
     #[test]
     fn padding_repeats_the_clip() {
-        assert_eq!(repeat_pad(&[1.0, 2.0, 3.0], 7), vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
+        assert_eq!(
+            repeat_pad(&[1.0, 2.0, 3.0], 7),
+            vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]
+        );
         let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
-        let p = fe.process(&chirp(20_000), &ProcessOptions { trim: false, pad: true }).unwrap();
+        let p = fe
+            .process(
+                &chirp(20_000),
+                &ProcessOptions {
+                    trim: false,
+                    pad: true,
+                },
+            )
+            .unwrap();
         assert_eq!(p.features.frames, 256);
         assert_eq!(p.analysed_samples, 130_560);
         // a long clip is not padded
-        let q = fe.process(&chirp(200_000), &ProcessOptions { trim: false, pad: true }).unwrap();
+        let q = fe
+            .process(
+                &chirp(200_000),
+                &ProcessOptions {
+                    trim: false,
+                    pad: true,
+                },
+            )
+            .unwrap();
         assert_eq!(q.features.frames, 1 + 200_000 / 512);
     }
 
@@ -437,16 +517,31 @@ mod tests {
         let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
         let mut x = vec![0.0f32; 16_000];
         x.extend(chirp(32_000));
-        let p = fe.process(&x, &ProcessOptions { trim: true, pad: false }).unwrap();
+        let p = fe
+            .process(
+                &x,
+                &ProcessOptions {
+                    trim: true,
+                    pad: false,
+                },
+            )
+            .unwrap();
         assert_eq!(p.kept, (16_000, 48_000));
         assert_eq!(p.features.frames, 1 + 32_000 / 512);
     }
 
     #[test]
     fn chunk_ranges_follow_the_reference() {
-        let f = |frames| Features { frames, n_mels: 1, data: (0..frames).map(|i| i as f32).collect() };
+        let f = |frames| Features {
+            frames,
+            n_mels: 1,
+            data: (0..frames).map(|i| i as f32).collect(),
+        };
         // 600 frames: 256 + 256 + 88 (kept, ≥ 16)
-        assert_eq!(f(600).chunk_ranges(256, 16), vec![(0, 256), (256, 512), (512, 600)]);
+        assert_eq!(
+            f(600).chunk_ranges(256, 16),
+            vec![(0, 256), (256, 512), (512, 600)]
+        );
         // 520 frames: the trailing 8 frames are dropped
         assert_eq!(f(520).chunk_ranges(256, 16), vec![(0, 256), (256, 512)]);
         // a 10-frame clip keeps its only chunk

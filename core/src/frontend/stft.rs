@@ -12,7 +12,9 @@ use realfft::{RealFftPlanner, RealToComplex};
 
 /// Periodic Hann window of length `n` (scipy `get_window("hann", n, fftbins=True)`), computed in f64.
 pub fn hann_periodic(n: usize) -> Vec<f64> {
-    (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()).collect()
+    (0..n)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos())
+        .collect()
 }
 
 /// Number of centred frames for `len` samples: `1 + len / hop` (the padded signal is `len + n_fft` long).
@@ -30,7 +32,10 @@ pub struct PowerStft {
 
 impl std::fmt::Debug for PowerStft {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PowerStft").field("n_fft", &self.n_fft).field("hop", &self.hop).finish()
+        f.debug_struct("PowerStft")
+            .field("n_fft", &self.n_fft)
+            .field("hop", &self.hop)
+            .finish()
     }
 }
 
@@ -47,7 +52,12 @@ impl PowerStft {
     /// Plans an STFT of size `n_fft` (even, ≥ 2) with hop `hop` (≥ 1).
     pub fn new(n_fft: usize, hop: usize) -> Self {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
-        Self { n_fft, hop, window: hann_periodic(n_fft), fft }
+        Self {
+            n_fft,
+            hop,
+            window: hann_periodic(n_fft),
+            fft,
+        }
     }
 
     /// Fresh scratch buffers sized for this plan.
@@ -72,21 +82,38 @@ impl PowerStft {
     pub fn power_frame(&self, signal: &[f32], t: usize, scratch: &mut Scratch) {
         let half = self.n_fft / 2;
         let start = (t * self.hop) as isize - half as isize;
-        let Scratch { frame, spectrum, fft_scratch, power } = scratch;
+        let Scratch {
+            frame,
+            spectrum,
+            fft_scratch,
+            power,
+        } = scratch;
         // Fast path: the frame lies inside the signal.
         if start >= 0 && (start as usize + self.n_fft) <= signal.len() {
             let s = start as usize;
-            for ((f, x), w) in frame.iter_mut().zip(&signal[s..s + self.n_fft]).zip(&self.window) {
+            for ((f, x), w) in frame
+                .iter_mut()
+                .zip(&signal[s..s + self.n_fft])
+                .zip(&self.window)
+            {
                 *f = f64::from(*x) * w;
             }
         } else {
             for (i, (f, w)) in frame.iter_mut().zip(&self.window).enumerate() {
                 let j = start + i as isize;
-                *f = if j >= 0 && (j as usize) < signal.len() { f64::from(signal[j as usize]) * w } else { 0.0 };
+                *f = if j >= 0 && (j as usize) < signal.len() {
+                    f64::from(signal[j as usize]) * w
+                } else {
+                    0.0
+                };
             }
         }
         // Lengths come from this plan's own make_*_vec, so the transform cannot fail.
-        if self.fft.process_with_scratch(frame, spectrum, fft_scratch).is_err() {
+        if self
+            .fft
+            .process_with_scratch(frame, spectrum, fft_scratch)
+            .is_err()
+        {
             power.iter_mut().for_each(|p| *p = f64::NAN);
             return;
         }
@@ -104,7 +131,16 @@ mod tests {
     fn window_is_periodic_hann() {
         let w = hann_periodic(8);
         // 0.5 - 0.5 cos(2π i / 8): [0, 0.1464, 0.5, 0.8536, 1, 0.8536, 0.5, 0.1464]
-        let expected = [0.0, 0.146_446_6, 0.5, 0.853_553_4, 1.0, 0.853_553_4, 0.5, 0.146_446_6];
+        let expected = [
+            0.0,
+            0.146_446_6,
+            0.5,
+            0.853_553_4,
+            1.0,
+            0.853_553_4,
+            0.5,
+            0.146_446_6,
+        ];
         for (a, b) in w.iter().zip(expected) {
             assert!((a - b).abs() < 1e-6);
         }
@@ -128,7 +164,11 @@ mod tests {
             .collect();
         let mut s = stft.scratch();
         stft.power_frame(&x, 10, &mut s);
-        let peak = s.power.iter().enumerate().fold((0, 0.0f64), |a, (k, &p)| if p > a.1 { (k, p) } else { a });
+        let peak = s
+            .power
+            .iter()
+            .enumerate()
+            .fold((0, 0.0f64), |a, (k, &p)| if p > a.1 { (k, p) } else { a });
         assert_eq!(peak.0, 64);
         // Hann-windowed unit sine: |X[k]| = n_fft/4 = 256, power 65,536.
         assert!((peak.1 / 65_536.0 - 1.0).abs() < 1e-3, "{}", peak.1);
@@ -143,7 +183,10 @@ mod tests {
         stft.power_frame(&x, 5, &mut s);
         assert!((s.power[0] - 512.0 * 512.0).abs() / (512.0 * 512.0) < 1e-5);
         assert!((s.power[1] - 256.0 * 256.0).abs() / (256.0 * 256.0) < 1e-5);
-        assert!(s.power[2..].iter().all(|&p| p < 1e-3), "leakage beyond bin 1");
+        assert!(
+            s.power[2..].iter().all(|&p| p < 1e-3),
+            "leakage beyond bin 1"
+        );
     }
 
     #[test]
@@ -152,7 +195,10 @@ mod tests {
         // for its first 10 samples equals the same signal with explicit zero padding.
         let stft = PowerStft::new(64, 32);
         let mut x = vec![0.0f32; 200];
-        x[..10].iter_mut().enumerate().for_each(|(i, v)| *v = i as f32 + 1.0);
+        x[..10]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = i as f32 + 1.0);
         let mut padded = vec![0.0f32; 32];
         padded.extend_from_slice(&x);
         padded.extend(std::iter::repeat_n(0.0, 32));
@@ -161,7 +207,11 @@ mod tests {
         stft.power_frame(&x, 0, &mut a);
         // frame 1 of the padded signal starting at sample 32 = frame 0 of x... compute by hand:
         let w = hann_periodic(64);
-        let dc: f64 = padded[..64].iter().zip(&w).map(|(p, w)| f64::from(*p) * w).sum();
+        let dc: f64 = padded[..64]
+            .iter()
+            .zip(&w)
+            .map(|(p, w)| f64::from(*p) * w)
+            .sum();
         assert!((a.power[0] - dc * dc).abs() <= 1e-3 * dc * dc);
         stft.power_frame(&padded[32..], 0, &mut b);
         assert_eq!(a.power, b.power);

@@ -19,7 +19,11 @@ pub struct TrimConfig {
 
 impl Default for TrimConfig {
     fn default() -> Self {
-        Self { top_db: 60.0, frame_length: 1_600, hop_length: 800 }
+        Self {
+            top_db: 60.0,
+            frame_length: 1_600,
+            hop_length: 800,
+        }
     }
 }
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up what the page needs, builds it and serves it at http://127.0.0.1:${PORT:-8080}/ (Ctrl-C stops).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh web
+export TRUNK_SKIP_VERSION_CHECK=true
+port="${PORT:-8080}"
+trunk build --release
+echo
+echo "acula is served at http://127.0.0.1:${port}/  (Ctrl-C to stop)"
+echo
+exec trunk serve --release --port "$port" --no-autoreload

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what building, serving and testing acula needs; idempotent and pinned, skipping what is
+# already present. Usage: scripts/setup.sh [web] [browser] [python] (no argument = all).
+#   web      wasm32 target, trunk 0.21.14, wasm-bindgen-cli matching Cargo.lock, crates fetched for offline trunk
+#   browser  Debian's chromium, playwright-core from package-lock.json (npm ci)
+#   python   the reference environment (librosa …) in a cache folder outside the clone
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+TRUNK_VERSION=0.21.14
+want="${*:-web browser python}"
+has() { [[ " $want " == *" $1 "* ]]; }
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+if has web; then
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
+    say "installing trunk $TRUNK_VERSION (cargo install, ~6 minutes once)"
+    cargo install trunk --version "$TRUNK_VERSION" --locked
+  fi
+  wb_version="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)"
+  if [ -z "$wb_version" ]; then
+    echo "error: cannot find wasm-bindgen's version in Cargo.lock" >&2
+    exit 1
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
+    # Without --locked: the CLI's own lock file asks for a crate version the registry lacks.
+    say "installing wasm-bindgen-cli $wb_version (cargo install, ~2 minutes once)"
+    cargo install wasm-bindgen-cli --version "$wb_version"
+  fi
+  # Trunk runs cargo --offline (Trunk.toml: offline = true): every crate must be in the local registry.
+  cargo fetch --locked >/dev/null
+fi
+
+if has browser; then
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Debian's chromium"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  fi
+  stamp="node_modules/.acula-lock-sha"
+  lock_sha="$(sha256sum package-lock.json | cut -c1-64)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sha" ]; then
+    say "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$lock_sha" > "$stamp"
+  fi
+fi
+
+if has python; then
+  scripts/pyenv.sh >/dev/null
+fi

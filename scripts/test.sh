@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up everything and runs every test: format, clippy (warnings are errors), unit and integration
+# tests, the wasm build, librosa parity, and the browser tests in headless Chromium.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export TRUNK_SKIP_VERSION_CHECK=true
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+start=$SECONDS
+step() {
+  local name="$1"; shift
+  local t0=$SECONDS
+  printf '\n\033[1m== %s\033[0m\n' "$name"
+  "$@"
+  printf '   (%s: %ds)\n' "$name" $((SECONDS - t0))
+}
+
+step "setup" scripts/setup.sh web browser python
+step "format" cargo fmt --all --check
+step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
+step "clippy (app, wasm32)" cargo clippy --locked -p acula-app --target wasm32-unknown-unknown -- -D warnings
+step "unit and integration tests" cargo test --locked
+step "release CLI" cargo build --locked --release -p acula-trainer
+step "wasm build (trunk)" trunk build --release
+step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py target/release/acula
+step "browser tests (Chromium)" node --test --test-reporter=spec tests/browser/
+printf '\nall tests passed in %ds\n' $((SECONDS - start))
