@@ -15,9 +15,10 @@ const ANCHORS: [[f32; 3]; 6] = [
     [253.0, 231.0, 37.0],
 ];
 
-/// RGB of `v` ∈ [0, 1] (values outside are clamped).
+/// RGB of `v` ∈ [0, 1] (values outside are clamped; NaN is drawn as 0).
 pub fn colour(v: f32) -> [u8; 3] {
-    let x = v.clamp(0.0, 1.0) * (ANCHORS.len() - 1) as f32;
+    let v = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
+    let x = v * (ANCHORS.len() - 1) as f32;
     let i = (x.floor() as usize).min(ANCHORS.len() - 2);
     let t = x - i as f32;
     let (a, b) = (ANCHORS[i], ANCHORS[i + 1]);

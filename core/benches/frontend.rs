@@ -1,4 +1,6 @@
-//! Front-end benchmark: decode + resample + log-mel of a 60 s clip at 44.1 kHz and at 16 kHz.
+//! Front-end benchmark: decode + resample + log-mel of a 60 s clip at 44.1 kHz and at 16 kHz (all cores
+//! and one thread), and resample + log-mel from PCM on one thread (what the browser's wasm does after
+//! `decodeAudioData`). `scripts/bench.sh` runs this with librosa and the wasm build on the same clips.
 //!
 //! The clips are 16-bit WAV files of a deterministic test signal (a chirp over pink-ish noise bursts)
 //! written to `target/bench-clips/` so that `scripts/bench.sh` can time librosa on the very same files.
@@ -7,7 +9,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use acula_core::audio::DecodeLimits;
-use acula_core::{features_from_bytes, FrontEnd, FrontEndConfig, ProcessOptions};
+use acula_core::{
+    features_from_bytes, features_from_planes, FrontEnd, FrontEndConfig, ProcessOptions,
+};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn clip(rate: u32, seconds: u32) -> Vec<i16> {
@@ -51,11 +55,16 @@ fn bench(c: &mut Criterion) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-clips");
     let _ = std::fs::create_dir_all(&dir);
     let front_end = FrontEnd::new(FrontEndConfig::default()).expect("reference config is valid");
+    let one_thread = FrontEnd::new(FrontEndConfig::default())
+        .expect("reference config is valid")
+        .with_threads(1);
     let limits = DecodeLimits::default();
     let mut group = c.benchmark_group("front_end_60s");
     group.sample_size(30);
     for rate in [44_100u32, 16_000] {
-        let bytes = wav_bytes(&clip(rate, 60), rate);
+        let pcm16 = clip(rate, 60);
+        let bytes = wav_bytes(&pcm16, rate);
+        let pcm: Vec<f32> = pcm16.iter().map(|&s| f32::from(s) / 32_768.0).collect();
         let _ = std::fs::write(dir.join(format!("clip_{rate}.wav")), &bytes);
         group.throughput(Throughput::Elements(u64::from(rate) * 60));
         group.bench_function(format!("decode_resample_logmel_{rate}Hz"), |b| {
@@ -65,6 +74,29 @@ fn bench(c: &mut Criterion) {
                     black_box(&bytes),
                     Some("wav"),
                     &limits,
+                    &ProcessOptions::default(),
+                )
+                .expect("bench clip is valid")
+            })
+        });
+        group.bench_function(format!("decode_resample_logmel_{rate}Hz_1thread"), |b| {
+            b.iter(|| {
+                features_from_bytes(
+                    &one_thread,
+                    black_box(&bytes),
+                    Some("wav"),
+                    &limits,
+                    &ProcessOptions::default(),
+                )
+                .expect("bench clip is valid")
+            })
+        });
+        group.bench_function(format!("pcm_resample_logmel_{rate}Hz_1thread"), |b| {
+            b.iter(|| {
+                features_from_planes(
+                    &one_thread,
+                    &[black_box(&pcm)],
+                    rate,
                     &ProcessOptions::default(),
                 )
                 .expect("bench clip is valid")
