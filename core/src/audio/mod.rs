@@ -6,7 +6,7 @@ pub mod resample;
 mod wav;
 
 pub use decode::{decode, decode_source, probe_info, DecodeLimits, Decoded, StreamInfo};
-pub use resample::resample;
+pub use resample::{resample, resample_with_threads};
 
 use crate::error::AudioError;
 

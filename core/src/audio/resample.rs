@@ -19,8 +19,30 @@ const BLOCK_FRAMES: usize = 1764;
 /// Resamples mono `samples` from `from` Hz to `to` Hz. Equal rates return a copy.
 ///
 /// Works in f32: in f64 it is 2.5× slower. The FFT kernels differ between platforms (AVX natively,
-/// scalar in wasm), so native and browser results differ by f32 rounding (~1e-7 of full scale).
+/// SIMD128 in wasm), so native and browser results differ by f32 rounding (~1e-7 of full scale).
+/// Natively, long signals are cut into one segment per core (see [`resample_with_threads`]).
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioError> {
+    let threads = if cfg!(target_arch = "wasm32") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    resample_with_threads(samples, from, to, threads)
+}
+
+/// [`resample`] on up to `threads` threads, with the same result whatever the number of threads.
+///
+/// rubato's FFT resampler works on fixed blocks of `block` input frames, and each output block depends
+/// only on its own input block and the one before it. A segment `[s, e)` with `s` a multiple of `block`
+/// is therefore resampled exactly as in one pass when its run starts two blocks early and ends two
+/// blocks late, and the extra output is dropped. Since `block` is a multiple of `from / gcd(from, to)`,
+/// `s · to / from` is a whole number of output samples.
+pub fn resample_with_threads(
+    samples: &[f32],
+    from: u32,
+    to: u32,
+    threads: usize,
+) -> Result<Vec<f32>, AudioError> {
     if from == to {
         return Ok(samples.to_vec());
     }
@@ -29,8 +51,59 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
     if samples.is_empty() {
         return Ok(Vec::new());
     }
-    let fail = |reason: String| AudioError::Resample { from, to, reason };
-    let mut resampler = Fft::<f32>::new_custom(
+    let block = new_resampler(from, to)?.input_frames_next();
+    let margin = 2 * block;
+    let total_out = (samples.len() as u64 * u64::from(to)).div_ceil(u64::from(from)) as usize;
+    let out_at = |i: usize| (i as u64 * u64::from(to) / u64::from(from)) as usize;
+    let segment = samples.len().div_ceil(threads.max(1)).div_ceil(block) * block;
+    if threads <= 1 || segment < 4 * margin {
+        return resample_one_pass(samples, from, to);
+    }
+    let starts: Vec<usize> = (0..samples.len()).step_by(segment).collect();
+    let pieces: Vec<Result<Vec<f32>, AudioError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = starts
+            .iter()
+            .map(|&s| {
+                scope.spawn(move || {
+                    let e = (s + segment).min(samples.len());
+                    let (a, b) = (s.saturating_sub(margin), (e + margin).min(samples.len()));
+                    let out = resample_one_pass(&samples[a..b], from, to)?;
+                    let skip = out_at(s - a);
+                    let take = if e == samples.len() {
+                        total_out - out_at(s)
+                    } else {
+                        out_at(e) - out_at(s)
+                    };
+                    Ok(out[skip..(skip + take).min(out.len())].to_vec())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(resample_failure(
+                        from,
+                        to,
+                        "a resampling thread failed".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(total_out);
+    for piece in pieces {
+        out.extend_from_slice(&piece?);
+    }
+    Ok(out)
+}
+
+fn resample_failure(from: u32, to: u32, reason: String) -> AudioError {
+    AudioError::Resample { from, to, reason }
+}
+
+fn new_resampler(from: u32, to: u32) -> Result<Fft<f32>, AudioError> {
+    Fft::<f32>::new_custom(
         from as usize,
         to as usize,
         BLOCK_FRAMES,
@@ -39,12 +112,16 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
         WindowFunction::BlackmanHarris2,
         FixedSync::Input,
     )
-    .map_err(|e| fail(e.to_string()))?;
-    let input =
-        InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| fail(e.to_string()))?;
+    .map_err(|e| resample_failure(from, to, e.to_string()))
+}
+
+fn resample_one_pass(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioError> {
+    let mut resampler = new_resampler(from, to)?;
+    let input = InterleavedSlice::new(samples, 1, samples.len())
+        .map_err(|e| resample_failure(from, to, e.to_string()))?;
     let output = resampler
         .process_all(&input, samples.len(), None)
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| resample_failure(from, to, e.to_string()))?;
     Ok(output.take_data())
 }
 
@@ -130,6 +207,32 @@ mod tests {
         );
         let z = resample(&tone(500.0, 44_101, 0.2), 44_101, 16_000).unwrap();
         assert!((amplitude_at(&z[500..2_700], 500.0, 16_000) - 1.0).abs() < 1e-2);
+    }
+
+    #[test]
+    fn threads_do_not_change_the_result() {
+        // Odd lengths and several ratios: the segmented result equals the one-pass result exactly.
+        let x: Vec<f32> = (0..300_001)
+            .map(|i| ((i as f32 * 0.013).sin() + (i as f32 * 0.31).cos()) * 0.3)
+            .collect();
+        for (from, to) in [
+            (44_100, 16_000),
+            (48_000, 16_000),
+            (8_000, 16_000),
+            (22_050, 16_000),
+        ] {
+            let one = resample_with_threads(&x, from, to, 1).unwrap();
+            for threads in [2, 3, 7] {
+                let many = resample_with_threads(&x, from, to, threads).unwrap();
+                assert_eq!(one.len(), many.len(), "{from}→{to}, {threads} threads");
+                let max = one
+                    .iter()
+                    .zip(&many)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(max == 0.0, "{from}→{to}, {threads} threads: max |Δ| {max}");
+            }
+        }
     }
 
     #[test]

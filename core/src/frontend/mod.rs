@@ -233,6 +233,13 @@ impl FrontEnd {
 
     /// Mel power spectrogram, (frames, n_mels), before the logarithm.
     pub fn mel_power(&self, samples: &[f32]) -> Features {
+        self.mel_spectrogram(samples, false)
+    }
+
+    /// The mel spectrogram, as power or (with `log`) as `10·log10(max(power, amin))`; the frames are
+    /// shared out between the threads.
+    fn mel_spectrogram(&self, samples: &[f32], log: bool) -> Features {
+        let amin = self.cfg.amin;
         let frames = self.stft.frames(samples.len());
         let n_mels = self.cfg.n_mels;
         let mut data = vec![0.0f32; frames * n_mels];
@@ -244,6 +251,9 @@ impl FrontEnd {
                 self.stft
                     .power_frame(samples, first_frame + i, &mut scratch);
                 self.mel.apply(&scratch.power, row);
+                if log {
+                    row.iter_mut().for_each(|v| *v = 10.0 * v.max(amin).log10());
+                }
             }
         };
         if threads == 1 {
@@ -267,11 +277,17 @@ impl FrontEnd {
     /// `power_to_db(S, ref=np.max, amin, top_db)`).
     pub fn power_to_db(&self, s: &mut [f32]) {
         let amin = self.cfg.amin;
-        let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let ref_db = 10.0 * max.max(amin).log10();
+        s.iter_mut().for_each(|v| *v = 10.0 * v.max(amin).log10());
+        self.db_relative_to_max(s);
+    }
+
+    /// Second half of [`Self::power_to_db`] on `10·log10(max(S, amin))` values: subtract the maximum
+    /// (the log of the maximum power, as log is monotonic) and apply the `top_db` floor.
+    fn db_relative_to_max(&self, s: &mut [f32]) {
+        let ref_db = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut top = f32::NEG_INFINITY;
         for v in s.iter_mut() {
-            *v = 10.0 * v.max(amin).log10() - ref_db;
+            *v -= ref_db;
             top = top.max(*v);
         }
         let floor = top - self.cfg.top_db;
@@ -283,8 +299,8 @@ impl FrontEnd {
     /// Fails on empty input, NaN/Inf samples, a constant signal and a constant spectrogram.
     pub fn log_mel(&self, samples: &[f32]) -> Result<Features, FrontEndError> {
         check_signal(samples)?;
-        let mut f = self.mel_power(samples);
-        self.power_to_db(&mut f.data);
+        let mut f = self.mel_spectrogram(samples, true);
+        self.db_relative_to_max(&mut f.data);
         let (lo, hi) = f
             .data
             .iter()
