@@ -47,7 +47,7 @@ pub enum AudioError {
     )]
     FormatChanged(String),
     /// Decoding finished without a single sample.
-    #[error("the file contains no audio samples")]
+    #[error("the file contains no audio samples (it is empty or cut off before the first sound)")]
     NoSamples,
     /// The decoded samples contain NaN or infinities (a corrupt float file).
     #[error("the audio contains NaN or infinite sample values (first at sample {index}); the file is corrupt")]

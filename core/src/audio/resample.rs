@@ -59,22 +59,39 @@ pub fn resample_with_threads(
     if threads <= 1 || segment < 4 * margin {
         return resample_one_pass(samples, from, to);
     }
-    let starts: Vec<usize> = (0..samples.len()).step_by(segment).collect();
-    let pieces: Vec<Result<Vec<f32>, AudioError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = starts
-            .iter()
-            .map(|&s| {
+    // Each segment writes straight into its own slice of the output.
+    let mut out = vec![0.0f32; total_out];
+    let mut slices: Vec<(usize, &mut [f32])> = Vec::new();
+    let mut rest = out.as_mut_slice();
+    for s in (0..samples.len()).step_by(segment) {
+        let e = (s + segment).min(samples.len());
+        let len = if e == samples.len() {
+            total_out - out_at(s)
+        } else {
+            out_at(e) - out_at(s)
+        };
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        slices.push((s, head));
+        rest = tail;
+    }
+    let results: Vec<Result<(), AudioError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = slices
+            .into_iter()
+            .map(|(s, dst)| {
                 scope.spawn(move || {
                     let e = (s + segment).min(samples.len());
                     let (a, b) = (s.saturating_sub(margin), (e + margin).min(samples.len()));
-                    let out = resample_one_pass(&samples[a..b], from, to)?;
+                    let piece = resample_one_pass(&samples[a..b], from, to)?;
                     let skip = out_at(s - a);
-                    let take = if e == samples.len() {
-                        total_out - out_at(s)
-                    } else {
-                        out_at(e) - out_at(s)
-                    };
-                    Ok(out[skip..(skip + take).min(out.len())].to_vec())
+                    let src = piece.get(skip..skip + dst.len()).ok_or_else(|| {
+                        resample_failure(
+                            from,
+                            to,
+                            "a segment came out shorter than expected".into(),
+                        )
+                    })?;
+                    dst.copy_from_slice(src);
+                    Ok(())
                 })
             })
             .collect();
@@ -91,10 +108,7 @@ pub fn resample_with_threads(
             })
             .collect()
     });
-    let mut out = Vec::with_capacity(total_out);
-    for piece in pieces {
-        out.extend_from_slice(&piece?);
-    }
+    results.into_iter().collect::<Result<(), _>>()?;
     Ok(out)
 }
 

@@ -181,8 +181,11 @@ fn convert(
             f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
         }),
     };
-    if let Some(index) = first_non_finite(&samples) {
-        return Err(AudioError::NonFinite { index });
+    // Only float data can hold NaN or infinities.
+    if matches!(enc, Encoding::F32 | Encoding::F64) {
+        if let Some(index) = first_non_finite(&samples) {
+            return Err(AudioError::NonFinite { index });
+        }
     }
     Ok(Decoded {
         samples,

@@ -373,10 +373,22 @@ fn check_signal(samples: &[f32]) -> Result<(), FrontEndError> {
     let Some(&first) = samples.first() else {
         return Err(FrontEndError::Empty);
     };
-    if let Some(index) = first_non_finite(samples) {
+    // One pass: any non-finite value (NaN ≠ anything, ±inf − ±inf = NaN) and any value ≠ the first.
+    let (mut all_finite, mut varies) = (true, false);
+    for chunk in samples.chunks(4096) {
+        for &x in chunk {
+            all_finite &= x.is_finite();
+            varies |= x != first;
+        }
+        if !all_finite {
+            break;
+        }
+    }
+    if !all_finite {
+        let index = first_non_finite(samples).unwrap_or(0);
         return Err(FrontEndError::NonFinite { index });
     }
-    if samples.iter().all(|&x| x == first) {
+    if !varies {
         return Err(FrontEndError::ConstantSignal);
     }
     Ok(())
@@ -488,6 +500,30 @@ mod tests {
             .log_mel(&x)
             .unwrap();
         assert_eq!(one, three);
+    }
+
+    #[test]
+    fn process_reports_the_right_error() {
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        for opts in [
+            ProcessOptions::default(),
+            ProcessOptions {
+                trim: true,
+                pad: true,
+            },
+        ] {
+            assert_eq!(fe.process(&[], &opts), Err(FrontEndError::Empty));
+            assert_eq!(
+                fe.process(&[0.0; 9_000], &opts),
+                Err(FrontEndError::ConstantSignal)
+            );
+            let mut x = chirp(9_000);
+            x[5] = f32::INFINITY;
+            assert_eq!(
+                fe.process(&x, &opts),
+                Err(FrontEndError::NonFinite { index: 5 })
+            );
+        }
     }
 
     #[test]
