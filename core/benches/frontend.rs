@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use acula_core::audio::DecodeLimits;
+use acula_core::audio::{self, DecodeLimits};
 use acula_core::{
     features_from_bytes, features_from_planes, FrontEnd, FrontEndConfig, ProcessOptions,
 };
@@ -91,6 +91,27 @@ fn bench(c: &mut Criterion) {
                 .expect("bench clip is valid")
             })
         });
+        // The parts, for the breakdown in BENCHMARKS.md (all cores).
+        group.bench_function(format!("part_decode_{rate}Hz"), |b| {
+            b.iter(|| {
+                audio::decode(black_box(&bytes), Some("wav"), &limits).expect("bench clip is valid")
+            })
+        });
+        if rate != 16_000 {
+            group.bench_function(format!("part_resample_{rate}Hz"), |b| {
+                b.iter(|| {
+                    audio::resample(black_box(&pcm), rate, 16_000).expect("bench clip is valid")
+                })
+            });
+        } else {
+            group.bench_function("part_logmel_16000Hz", |b| {
+                b.iter(|| {
+                    front_end
+                        .log_mel(black_box(&pcm))
+                        .expect("bench clip is valid")
+                })
+            });
+        }
         group.bench_function(format!("pcm_resample_logmel_{rate}Hz_1thread"), |b| {
             b.iter(|| {
                 features_from_planes(
