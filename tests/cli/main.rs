@@ -291,8 +291,8 @@ fn stereo_with_equal_channels_equals_mono() {
 }
 
 #[test]
-fn flac_and_ogg_fixtures_work() {
-    // tests/fixtures/make.py: 2.5 s of a real CC0 cough, FLAC 44.1 kHz stereo and Ogg Vorbis 22.05 kHz.
+fn flac_ogg_and_m4a_fixtures_work() {
+    // tests/fixtures/make.py: 2.5 s of a real CC0 cough: FLAC 44.1 kHz stereo, Ogg Vorbis 22.05 kHz, AAC/M4A.
     let fixtures = root().join("tests/fixtures");
     let flac = ok(&run_path(
         &fixtures.join("cough-44k-stereo.flac"),
