@@ -1,6 +1,6 @@
 //! Domain state and the async pipeline: bytes → browser decode → core front end.
 
-use acula_core::audio::{probe_info, StreamInfo};
+use acula_core::audio::{probe_info, DecodeLimits, StreamInfo, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 use acula_core::{features_from_planes, Features, FrontEnd, FrontEndConfig, ProcessOptions};
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -80,9 +80,19 @@ pub async fn analyse(name: String, buffer: ArrayBuffer) -> Result<Analysis, Stri
     let rate = info
         .as_ref()
         .and_then(|i| i.sample_rate)
-        .filter(|r| (3_000..=768_000).contains(r))
+        .filter(|r| (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(r))
         .unwrap_or(FALLBACK_DECODE_RATE);
-    let audio = browser_decode(&bytes, rate).await?;
+    // Browsers must support 8–96 kHz contexts; outside that, or if this one refuses, fall back to 48 kHz.
+    let audio = match browser_decode(&bytes, rate).await {
+        Err(_) if rate != FALLBACK_DECODE_RATE => {
+            browser_decode(&bytes, FALLBACK_DECODE_RATE).await?
+        }
+        other => other?,
+    };
+    let limit_s = DecodeLimits::default().max_seconds;
+    if f64::from(audio.length()) > f64::from(limit_s) * f64::from(audio.sample_rate()) {
+        return Err(acula_core::AudioError::TooLong { limit_s }.to_string());
+    }
     let channels = audio.number_of_channels();
     let planes: Vec<Vec<f32>> = (0..channels)
         .map(|c| {

@@ -100,6 +100,14 @@ pub enum FrontEndError {
     /// Trimming removed everything.
     #[error("nothing is left after trimming silence; the recording is silent")]
     AllSilent,
+    /// The spectrogram would be too large to hold.
+    #[error("the spectrogram would have {values} values (limit {limit}); use a shorter recording or a larger hop_length")]
+    TooLarge {
+        /// Frames × bands asked for.
+        values: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The caller passed audio at another rate than the front end expects.
     #[error("the front end expects {expected} Hz audio but got {got} Hz; resample first")]
     WrongSampleRate {

@@ -24,7 +24,10 @@ pub struct DecodeArgs {
     pub max_seconds: u32,
 }
 
-/// Encodes mono samples as a 32-bit IEEE float WAV.
+/// Most float samples a WAV file can hold (its sizes are 32-bit).
+const MAX_WAV_SAMPLES: usize = (u32::MAX as usize - 36) / 4;
+
+/// Encodes mono samples as a 32-bit IEEE float WAV; at most [`MAX_WAV_SAMPLES`] samples.
 pub fn float_wav(samples: &[f32], rate: u32) -> Vec<u8> {
     let data_len = (samples.len() * 4) as u32;
     let mut b = Vec::with_capacity(44 + samples.len() * 4);
@@ -60,6 +63,12 @@ pub fn run(args: &DecodeArgs) -> Result<(), Failure> {
     };
     let (_, mono) =
         audio::load(&bytes, hint, &limits, args.rate).map_err(|e| input(e.to_string()))?;
+    if mono.samples.len() > MAX_WAV_SAMPLES {
+        return Err(input(format!(
+            "the decoded audio ({} samples) does not fit in a WAV file (4 GiB); lower --rate or cut the recording",
+            mono.samples.len()
+        )));
+    }
     output::write_atomic(&args.out, &float_wav(&mono.samples, mono.sample_rate))
         .map_err(|e| Failure::output(format!("{e:#}")))
 }

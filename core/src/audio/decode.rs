@@ -153,7 +153,7 @@ fn decode_inner<'s>(
         .unwrap_or(0)
         .min(u64::from(limits.max_seconds) * u64::from(params.sample_rate.unwrap_or(0)));
     let mut mono: Vec<f32> =
-        Vec::with_capacity(usize::try_from(declared).unwrap_or(0).min(1 << 28));
+        Vec::with_capacity(usize::try_from(declared).unwrap_or(0).min(1 << 22));
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut spec_seen: Option<(u32, usize)> = None;
     let mut max_samples: usize = usize::MAX;

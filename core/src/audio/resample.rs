@@ -51,7 +51,7 @@ pub fn resample_with_threads(
     if samples.is_empty() {
         return Ok(Vec::new());
     }
-    let block = new_resampler(from, to)?.input_frames_next();
+    let block = fft_block_in(from, to);
     let margin = 2 * block;
     let total_out = (samples.len() as u64 * u64::from(to)).div_ceil(u64::from(from)) as usize;
     let out_at = |i: usize| (i as u64 * u64::from(to) / u64::from(from)) as usize;
@@ -110,6 +110,18 @@ pub fn resample_with_threads(
     });
     results.into_iter().collect::<Result<(), _>>()?;
     Ok(out)
+}
+
+/// Input frames per FFT block of the resampler that [`new_resampler`] builds: rubato rounds
+/// [`BLOCK_FRAMES`] up to a multiple of `from / gcd(from, to)` (rubato 5.1 `Fft::new_custom` with one
+/// sub-chunk and fixed input).
+fn fft_block_in(from: u32, to: u32) -> usize {
+    let (mut a, mut b) = (from as usize, to as usize);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    let min_in = from as usize / a;
+    BLOCK_FRAMES.div_ceil(min_in).max(1) * min_in
 }
 
 fn resample_failure(from: u32, to: u32, reason: String) -> AudioError {
@@ -247,6 +259,18 @@ mod tests {
                 assert!(max == 0.0, "{from}→{to}, {threads} threads: max |Δ| {max}");
             }
         }
+    }
+
+    #[test]
+    fn threads_with_a_huge_block() {
+        // 44,101 Hz → 16 kHz: gcd 1, so one FFT block is 44,101 input frames.
+        assert_eq!(fft_block_in(44_101, 16_000), 44_101);
+        let x: Vec<f32> = (0..720_000)
+            .map(|i| (i as f32 * 0.05).sin() * 0.5)
+            .collect();
+        let one = resample_with_threads(&x, 44_101, 16_000, 1).unwrap();
+        let two = resample_with_threads(&x, 44_101, 16_000, 2).unwrap();
+        assert_eq!(one, two);
     }
 
     #[test]

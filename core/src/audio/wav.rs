@@ -75,7 +75,7 @@ pub fn decode_wav(bytes: &[u8], limits: &DecodeLimits) -> Option<Result<Decoded,
     }
     let mut pos = 12usize;
     let mut fmt: Option<(Encoding, usize, u32)> = None;
-    while pos + 8 <= bytes.len() {
+    while bytes.len().saturating_sub(pos) >= 8 {
         let id = &bytes[pos..pos + 4];
         let size = u32_at(bytes, pos + 4) as usize;
         let body = pos + 8;
@@ -123,14 +123,14 @@ pub fn decode_wav(bytes: &[u8], limits: &DecodeLimits) -> Option<Result<Decoded,
                     "the WAV data chunk comes before its format chunk".into(),
                 )));
             };
-            // A streaming writer may leave the size at 0 or 0xFFFFFFFF; a truncated file has fewer bytes
-            // than declared. Either way, decode the whole frames that are there.
+            // A streaming writer leaves the sizes at 0 or 0xFFFFFFFF; a truncated file has fewer bytes
+            // than declared. Either way, decode the whole frames that are there. A zero data size in a
+            // file whose RIFF size is set means an empty data chunk.
             let available = bytes.len() - body;
-            let declared = if size == 0 || size == u32::MAX as usize {
-                available
-            } else {
-                size
-            };
+            let riff_size = u32_at(bytes, 4);
+            let streaming = size == u32::MAX as usize
+                || (size == 0 && (riff_size == 0 || riff_size == u32::MAX));
+            let declared = if streaming { available } else { size };
             let data = &bytes[body..body + declared.min(available)];
             return Some(convert(data, encoding, channels, rate, limits));
         }
@@ -295,6 +295,26 @@ mod tests {
         )
         .is_none());
         assert!(decode_wav(b"OggS....", &DecodeLimits::default()).is_none());
+    }
+
+    #[test]
+    fn hostile_chunk_sizes() {
+        // A JUNK chunk claiming 4 GiB before data: the walk ends without reading past the buffer.
+        let mut b = b"RIFF\x20\0\0\0WAVEJUNK\xff\xff\xff\xff".to_vec();
+        b.extend_from_slice(&[0u8; 16]);
+        assert!(matches!(dec(&b), Err(AudioError::Malformed(_))));
+        // An empty data chunk (size 0, RIFF size set) followed by LIST is empty, not noise.
+        let mut e = wav(1, 1, 16_000, 16, &[], &[]);
+        e.extend_from_slice(b"LIST\x04\0\0\0INFO");
+        let riff = (e.len() - 8) as u32;
+        e[4..8].copy_from_slice(&riff.to_le_bytes());
+        assert_eq!(dec(&e), Err(AudioError::NoSamples));
+        // Streaming sizes (0xFFFFFFFF) read to the end.
+        let d: Vec<u8> = [1i16, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut st = wav(1, 1, 16_000, 16, &d, &[]);
+        let n = st.len();
+        st[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(dec(&st).unwrap().samples.len(), 2);
     }
 
     #[test]

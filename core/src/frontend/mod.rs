@@ -65,8 +65,12 @@ impl FrontEndConfig {
     /// Checks that the numbers make sense together.
     pub fn validate(&self) -> Result<(), FrontEndError> {
         let bad = |m: String| Err(FrontEndError::Config(m));
-        if self.sample_rate == 0 {
-            return bad("sample_rate must be positive".into());
+        let (min_rate, max_rate) = (crate::audio::MIN_SAMPLE_RATE, crate::audio::MAX_SAMPLE_RATE);
+        if !(min_rate..=max_rate).contains(&self.sample_rate) {
+            return bad(format!(
+                "sample_rate must be in {min_rate}..={max_rate} Hz, got {}",
+                self.sample_rate
+            ));
         }
         if self.n_fft < 2 || self.n_fft % 2 != 0 || self.n_fft > 1 << 16 {
             return bad(format!(
@@ -74,8 +78,11 @@ impl FrontEndConfig {
                 self.n_fft
             ));
         }
-        if self.hop_length == 0 {
-            return bad("hop_length must be positive".into());
+        if self.hop_length == 0 || self.hop_length > self.n_fft {
+            return bad(format!(
+                "hop_length must be in 1..=n_fft ({}), got {}",
+                self.n_fft, self.hop_length
+            ));
         }
         if self.n_mels == 0 || self.n_mels > 1024 {
             return bad(format!("n_mels must be in 1..=1024, got {}", self.n_mels));
@@ -93,15 +100,30 @@ impl FrontEndConfig {
         if !(self.amin > 0.0 && self.amin.is_finite()) {
             return bad(format!("amin must be positive, got {}", self.amin));
         }
-        if self.trim.frame_length == 0
-            || self.trim.hop_length == 0
-            || self.trim.top_db.is_nan()
-            || self.trim.top_db <= 0.0
-        {
-            return bad("trim needs positive frame_length, hop_length and top_db".into());
+        let t = &self.trim;
+        if t.frame_length < 2 || t.frame_length % 2 != 0 || t.frame_length > 1 << 20 {
+            return bad(format!(
+                "trim.frame_length must be even and in 2..=1048576, got {}",
+                t.frame_length
+            ));
         }
-        if self.chunk_frames == 0 || self.min_chunk_frames > self.chunk_frames {
-            return bad("need chunk_frames > 0 and min_chunk_frames <= chunk_frames".into());
+        if t.hop_length == 0 || t.hop_length > t.frame_length {
+            return bad(format!(
+                "trim.hop_length must be in 1..=trim.frame_length, got {}",
+                t.hop_length
+            ));
+        }
+        if t.top_db.is_nan() || t.top_db <= 0.0 {
+            return bad(format!("trim.top_db must be positive, got {}", t.top_db));
+        }
+        if self.chunk_frames == 0
+            || self.chunk_frames > MAX_CHUNK_FRAMES
+            || self.min_chunk_frames > self.chunk_frames
+        {
+            return bad(format!(
+                "need 1 <= min_chunk_frames <= chunk_frames <= {MAX_CHUNK_FRAMES}, got {} and {}",
+                self.min_chunk_frames, self.chunk_frames
+            ));
         }
         Ok(())
     }
@@ -112,6 +134,12 @@ impl FrontEndConfig {
         (self.chunk_frames - 1) * self.hop_length
     }
 }
+
+/// Most frames per chunk a configuration may ask for.
+pub const MAX_CHUNK_FRAMES: usize = 16_384;
+
+/// Most values (frames × bands) one spectrogram may have: 2^27 floats, 512 MB.
+pub const MAX_FEATURE_VALUES: usize = 1 << 27;
 
 /// What to do besides the plain log-mel: the CLI's flags and the screening pipeline's choices.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,8 +260,21 @@ impl FrontEnd {
     }
 
     /// Mel power spectrogram, (frames, n_mels), before the logarithm.
-    pub fn mel_power(&self, samples: &[f32]) -> Features {
-        self.mel_spectrogram(samples, false)
+    pub fn mel_power(&self, samples: &[f32]) -> Result<Features, FrontEndError> {
+        self.check_size(samples.len())?;
+        Ok(self.mel_spectrogram(samples, false))
+    }
+
+    /// Refuses a spectrogram of more than [`MAX_FEATURE_VALUES`] values before allocating it.
+    fn check_size(&self, samples: usize) -> Result<(), FrontEndError> {
+        let values = self.stft.frames(samples).saturating_mul(self.cfg.n_mels);
+        if values > MAX_FEATURE_VALUES {
+            return Err(FrontEndError::TooLarge {
+                values,
+                limit: MAX_FEATURE_VALUES,
+            });
+        }
+        Ok(())
     }
 
     /// The mel spectrogram, as power or (with `log`) as `10·log10(max(power, amin))`; the frames are
@@ -299,6 +340,7 @@ impl FrontEnd {
     /// Fails on empty input, NaN/Inf samples, a constant signal and a constant spectrogram.
     pub fn log_mel(&self, samples: &[f32]) -> Result<Features, FrontEndError> {
         check_signal(samples)?;
+        self.check_size(samples.len())?;
         let mut f = self.mel_spectrogram(samples, true);
         self.db_relative_to_max(&mut f.data);
         let (lo, hi) = f
@@ -446,6 +488,32 @@ mod tests {
             },
             FrontEndConfig {
                 min_chunk_frames: 300,
+                ..Default::default()
+            },
+            FrontEndConfig {
+                sample_rate: 0,
+                ..Default::default()
+            },
+            FrontEndConfig {
+                hop_length: 2048,
+                ..Default::default()
+            },
+            FrontEndConfig {
+                chunk_frames: usize::MAX,
+                ..Default::default()
+            },
+            FrontEndConfig {
+                trim: TrimConfig {
+                    frame_length: 1601,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            FrontEndConfig {
+                trim: TrimConfig {
+                    frame_length: usize::MAX - 1,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         ] {
