@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use acula_core::audio::{self, DecodeLimits};
+use acula_core::audio::DecodeLimits;
 use acula_core::{FrontEnd, FrontEndConfig, ProcessOptions};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -60,18 +60,14 @@ pub fn run(args: &FeaturesArgs) -> Result<(), Failure> {
     let limits = DecodeLimits {
         max_seconds: args.max_seconds,
     };
-    let decoded = audio::decode(&bytes, hint, &limits).map_err(|e| input(e.to_string()))?;
-    drop(bytes);
-    let rate = front_end.config().sample_rate;
-    let samples = audio::resample(&decoded.samples, decoded.sample_rate, rate)
-        .map_err(|e| input(e.to_string()))?;
     let opts = ProcessOptions {
         trim: args.trim,
         pad: args.pad,
     };
-    let processed = front_end
-        .process(&samples, &opts)
-        .map_err(|e| input(e.to_string()))?;
+    let (decoded, processed) =
+        acula_core::features_from_bytes(&front_end, &bytes, hint, &limits, &opts)
+            .map_err(|e| input(e.to_string()))?;
+    drop(bytes);
     let f = &processed.features;
 
     let bytes = if args.chunk {
