@@ -108,6 +108,26 @@ test('wasm front end = native CLI on the same PCM (max |Δ| ≤ 1e-5)', { skip: 
   assert.deepEqual(consoleErrors, []);
 });
 
+test('dropping a recording on the drop zone analyses it', { skip: !existsSync(KAUH) && `${KAUH} not found` }, async () => {
+  const { page, consoleErrors } = await openPage(context, server.url);
+  const file = readdirSync(KAUH).filter((f) => f.endsWith('.wav')).sort()[0];
+  const bytes = Array.from(readFileSync(join(KAUH, file)));
+  // A real drop event carrying a real File, as a drag from the desktop produces.
+  await page.evaluate(([data, name]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(data)], name, { type: 'audio/wav' }));
+    const zone = document.querySelector('.dropzone');
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [bytes, file]);
+  await page.waitForFunction(() => /Analysed|Could not/.test(document.querySelector('#status')?.textContent || ''), null, { timeout: 30_000 });
+  assert.match(await page.textContent('#status'), /^Analysed/);
+  const cli = await cliFeatures(join(KAUH, file));
+  assert.equal(Number(await page.textContent('#fact-frames')), cli.shape[0]);
+  assert.match(await page.textContent('#fact-rate'), /^4000 Hz, 1 channel/);
+  assert.deepEqual(consoleErrors, []);
+});
+
 test('a file that is not audio gets a one-line error on the page', async () => {
   const { page, consoleErrors } = await openPage(context, server.url);
   const tmp = mkdtempSync(join(tmpdir(), 'acula-bad-'));
