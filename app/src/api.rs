@@ -34,3 +34,32 @@ pub fn bench_front_end(pcm: &[f32], sample_rate: u32, iterations: u32) -> Result
     }
     Ok((perf.now() - t0) / f64::from(n))
 }
+
+/// Builds a `rows` × `dim` index of pseudo-random embeddings in wasm and returns the mean milliseconds of
+/// a top-`k` search over `iterations` queries (the retrieval benchmark's browser half).
+#[wasm_bindgen(js_name = benchRetrieval)]
+pub fn bench_retrieval(rows: u32, dim: u32, k: u32, iterations: u32) -> Result<f64, JsError> {
+    use acula_core::retrieval::EmbeddingIndex;
+    let perf = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or_else(|| JsError::new("performance.now() is not available"))?;
+    let mut state = 1u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let (rows, dim) = (rows as usize, dim as usize);
+    let data: Vec<f32> = (0..rows * dim).map(|_| next()).collect();
+    let index = EmbeddingIndex::from_rows(dim, data).map_err(|e| JsError::new(&e.to_string()))?;
+    let query: Vec<f32> = (0..dim).map(|_| next()).collect();
+    let n = iterations.max(1);
+    let t0 = perf.now();
+    for _ in 0..n {
+        index
+            .search(&query, k as usize)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+    }
+    Ok((perf.now() - t0) / f64::from(n))
+}

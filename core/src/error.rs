@@ -118,6 +118,47 @@ pub enum FrontEndError {
     },
 }
 
+/// Errors from the embedding index.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum RetrievalError {
+    /// An index of zero-dimensional embeddings was asked for.
+    #[error("an embedding index needs a dimension of at least 1")]
+    ZeroDimension,
+    /// The flat data is not a whole number of rows.
+    #[error("{len} values are not a whole number of {dim}-dimensional embeddings")]
+    Shape {
+        /// Values given.
+        len: usize,
+        /// Embedding dimension.
+        dim: usize,
+    },
+    /// A vector of the wrong length.
+    #[error("expected a {expected}-dimensional embedding, got {got} values")]
+    Dimension {
+        /// The index's dimension.
+        expected: usize,
+        /// What was given.
+        got: usize,
+    },
+    /// A vector with a NaN or infinite component.
+    #[error("the embedding has a NaN or infinite value at component {component}")]
+    NonFinite {
+        /// First bad component.
+        component: usize,
+    },
+    /// A vector of all zeros has no direction.
+    #[error("the embedding is all zeros, so it has no direction to compare")]
+    ZeroVector,
+    /// One row of a batch was bad.
+    #[error("embedding {row}: {reason}")]
+    Row {
+        /// Row index.
+        row: usize,
+        /// What was wrong with it.
+        reason: Box<RetrievalError>,
+    },
+}
+
 /// Any error of the audio → features pipeline.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum Error {

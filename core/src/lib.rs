@@ -1,15 +1,16 @@
 //! # acula-core
 //!
 //! The part of AcuLa that runs everywhere — natively in the `acula` CLI and as wasm in the browser:
-//! audio decoding ([`audio`]), the reference log-mel front end ([`frontend`]) and, in later versions,
-//! the encoder, the bundle format and retrieval. It takes bytes and slices and returns values: no file
+//! audio decoding ([`audio`]), the reference log-mel front end ([`frontend`]), exact embedding retrieval
+//! ([`retrieval`]) and, in later versions, the encoder and the bundle format. It takes bytes and slices and returns values: no file
 //! system, no web APIs, no printing.
 
 pub mod audio;
 pub mod error;
 pub mod frontend;
+pub mod retrieval;
 
-pub use error::{AudioError, Error, FrontEndError};
+pub use error::{AudioError, Error, FrontEndError, RetrievalError};
 pub use frontend::{Features, FrontEnd, FrontEndConfig, ProcessOptions, Processed};
 
 use audio::{DecodeLimits, Decoded};

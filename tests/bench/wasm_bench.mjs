@@ -1,6 +1,7 @@
 // Times the wasm front end in headless Chromium on the benchmark clips: resample + log-mel from PCM
 // (what the page runs after decodeAudioData), single-threaded, via window.wasmBindings.benchFrontEnd.
-// Prints JSON {clip: {mean_ms, iterations}}. Usage: node tests/bench/wasm_bench.mjs CLIP.wav ...
+// Also times a top-10 search over 100,000 × 512 embeddings in wasm.
+// Prints JSON {clip: {mean_ms, iterations}, retrieval_top10_100000x512: {…}}. Usage: node tests/bench/wasm_bench.mjs CLIP.wav ...
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { serveDist, launch, openPage, readWav } from '../browser/lib.mjs';
@@ -20,6 +21,8 @@ try {
     }, [Array.from(samples), rate, iterations]);
     out[basename(path)] = { mean_ms: ms, iterations };
   }
+  const retrieval = await page.evaluate(() => window.wasmBindings.benchRetrieval(100000, 512, 10, 10));
+  out.retrieval_top10_100000x512 = { mean_ms: retrieval, iterations: 10 };
   console.log(JSON.stringify(out));
 } finally {
   await context.close();
