@@ -10,4 +10,11 @@ mod ui;
 fn main() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(ui::App);
+    // The page shell shows a static "Loading…" line until the app is up.
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("loading"))
+    {
+        el.remove();
+    }
 }

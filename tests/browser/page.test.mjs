@@ -130,6 +130,7 @@ test('dropping a recording on the drop zone analyses it', { skip: !existsSync(KA
 
 test('a file that is not audio gets a one-line error on the page', async () => {
   const { page, consoleErrors } = await openPage(context, server.url);
+  assert.equal(await page.$('#loading'), null, 'the loading line is gone once the app runs');
   const tmp = mkdtempSync(join(tmpdir(), 'acula-bad-'));
   const bad = join(tmp, 'noise.mp3');
   await writeFile(bad, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
