@@ -15,6 +15,16 @@ pub use frontend::{Features, FrontEnd, FrontEndConfig, ProcessOptions, Processed
 
 use audio::{DecodeLimits, Decoded};
 
+/// Threads the heavy loops may use: every core natively, one in wasm (the browser gives no threads
+/// without cross-origin isolation). Results never depend on this number.
+pub(crate) fn available_threads() -> usize {
+    if cfg!(target_arch = "wasm32") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
 /// Decodes `bytes` (any supported format), mixes to mono, resamples to the front end's rate and
 /// computes the features: the whole audio pipeline in one call.
 pub fn features_from_bytes(

@@ -145,14 +145,9 @@ impl EmbeddingIndex {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let threads = if cfg!(target_arch = "wasm32") {
-            1
-        } else {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(self.len() / ROWS_PER_THREAD)
-                .max(1)
-        };
+        let threads = crate::available_threads()
+            .min(self.len() / ROWS_PER_THREAD)
+            .max(1);
         let rows_per = self.len().div_ceil(threads);
         let top_of = |first: usize, block: &[f32]| -> Vec<Hit> {
             let mut hits: Vec<Hit> = block

@@ -22,12 +22,7 @@ const BLOCK_FRAMES: usize = 1764;
 /// SIMD128 in wasm), so native and browser results differ by f32 rounding (~1e-7 of full scale).
 /// Natively, long signals are cut into one segment per core (see [`resample_with_threads`]).
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioError> {
-    let threads = if cfg!(target_arch = "wasm32") {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    };
-    resample_with_threads(samples, from, to, threads)
+    resample_with_threads(samples, from, to, crate::available_threads())
 }
 
 /// [`resample`] on up to `threads` threads, with the same result whatever the number of threads.

@@ -238,7 +238,7 @@ impl FrontEnd {
             cfg,
             stft,
             mel,
-            threads: default_threads(),
+            threads: crate::available_threads(),
         })
     }
 
@@ -399,14 +399,6 @@ impl FrontEnd {
                 got: rate,
             })
         }
-    }
-}
-
-fn default_threads() -> usize {
-    if cfg!(target_arch = "wasm32") {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 }
 
