@@ -4,10 +4,12 @@
 //! 2 usage error (bad flags, unreadable or invalid config); 3 the output could not be written;
 //! 70 internal error (a bug: please report it).
 
+mod data;
 mod decode;
 mod features;
 mod npy;
 mod output;
+mod synth;
 
 use std::process::ExitCode;
 
@@ -27,12 +29,24 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Decode an audio file to what the model hears: mono, 16 kHz, 32-bit float WAV.
     Decode(decode::DecodeArgs),
+    /// Datasets: find and summarise them in their official layouts.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Find every dataset under a folder and print records, subjects, segments, audio present, and
+    /// counts per label, split and problem.
+    List(data::list::ListArgs),
 }
 
 /// A failure with its exit code and a one-line message.
@@ -61,6 +75,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Features(args) => features::run(&args),
         Command::Decode(args) => decode::run(&args),
+        Command::Data { command } => match command {
+            DataCommand::List(args) => data::list::run(&args),
+        },
         Command::Config { config } => {
             let cfg = features::load_config(config.as_deref())?;
             acula_core::FrontEnd::new(cfg.clone()).map_err(|e| Failure::usage(e.to_string()))?;
