@@ -159,6 +159,36 @@ pub enum RetrievalError {
     },
 }
 
+/// Why a model (its configuration, weights or tokenizer) could not be loaded or run.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ModelError {
+    /// The configuration file is not valid.
+    #[error("the model configuration is not valid: {0}")]
+    Config(String),
+    /// The weights file is not usable.
+    #[error("the model weights are not usable: {0}")]
+    BadWeights(String),
+    /// A tensor the model needs is not in the weights file.
+    #[error("the weights file has no tensor named {0}; is it the right model?")]
+    MissingTensor(String),
+    /// A tensor has another shape than the configuration says.
+    #[error("tensor {name} has shape {found:?} but the configuration needs {expected:?}; is it the right model?")]
+    ShapeMismatch {
+        /// Tensor name.
+        name: String,
+        /// Shape the configuration implies.
+        expected: Vec<usize>,
+        /// Shape in the file.
+        found: Vec<usize>,
+    },
+    /// The tokenizer could not be read or failed on a text.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// The backend failed while running the model.
+    #[error("the model failed to run on this device: {0}")]
+    Backend(String),
+}
+
 /// Any error of the audio → features pipeline.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum Error {

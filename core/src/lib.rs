@@ -9,8 +9,9 @@ pub mod audio;
 pub mod error;
 pub mod frontend;
 pub mod retrieval;
+pub mod text;
 
-pub use error::{AudioError, Error, FrontEndError, RetrievalError};
+pub use error::{AudioError, Error, FrontEndError, ModelError, RetrievalError};
 pub use frontend::{Features, FrontEnd, FrontEndConfig, ProcessOptions, Processed};
 
 use audio::{DecodeLimits, Decoded};
