@@ -9,6 +9,8 @@ mod decode;
 mod features;
 mod npy;
 mod output;
+mod progress;
+mod reports;
 mod synth;
 
 use std::process::ExitCode;
@@ -34,6 +36,8 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Write a 2–3 sentence clinical report per recording from a dataset's metadata (CSV, resumable).
+    Reports(reports::ReportsArgs),
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -75,6 +79,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Features(args) => features::run(&args),
         Command::Decode(args) => decode::run(&args),
+        Command::Reports(args) => reports::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
         },

@@ -27,7 +27,7 @@ pub mod list;
 pub mod metadata;
 
 #[cfg(test)]
-mod fixtures;
+pub mod fixtures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
