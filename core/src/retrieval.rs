@@ -82,7 +82,7 @@ impl EmbeddingIndex {
         if dim == 0 {
             return Err(RetrievalError::ZeroDimension);
         }
-        if data.len() % dim != 0 {
+        if !data.len().is_multiple_of(dim) {
             return Err(RetrievalError::Shape {
                 len: data.len(),
                 dim,

@@ -17,7 +17,10 @@ fn model_dir() -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
-        eprintln!("skipped: {} is absent; run scripts/fetch-models.sh minilm", dir.display());
+        eprintln!(
+            "skipped: {} is absent; run scripts/fetch-models.sh minilm",
+            dir.display()
+        );
         None
     }
 }
@@ -34,7 +37,11 @@ fn load(dir: &std::path::Path) -> TextEncoder {
 }
 
 fn cos(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
     let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     dot / (na * nb)
@@ -59,7 +66,11 @@ fn reproduces_the_published_semantic_search_scores() {
     let published = [0.7035, 0.5272, 0.1889, 0.1047, 0.0980];
     for (i, p) in published.iter().enumerate() {
         let c = cos(&e[0], &e[i + 1]);
-        assert!((c - p).abs() < 6e-5, "{}: {c:.5} vs published {p}", texts[i + 1]);
+        assert!(
+            (c - p).abs() < 6e-5,
+            "{}: {c:.5} vs published {p}",
+            texts[i + 1]
+        );
     }
 }
 

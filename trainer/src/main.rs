@@ -4,8 +4,10 @@
 //! 2 usage error (bad flags, unreadable or invalid config); 3 the output could not be written;
 //! 70 internal error (a bug: please report it).
 
+mod cache;
 mod data;
 mod decode;
+mod embed;
 mod features;
 mod npy;
 mod output;
@@ -31,6 +33,8 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Decode an audio file to what the model hears: mono, 16 kHz, 32-bit float WAV.
     Decode(decode::DecodeArgs),
+    /// Synthetic lung (ICBHI layout) and heart (CirCor layout) recordings with known ground truth.
+    Synth(synth::SynthArgs),
     /// Datasets: find and summarise them in their official layouts.
     Data {
         #[command(subcommand)]
@@ -38,6 +42,8 @@ enum Command {
     },
     /// Write a 2–3 sentence clinical report per recording from a dataset's metadata (CSV, resumable).
     Reports(reports::ReportsArgs),
+    /// Embed the reports of a reports CSV with the frozen teacher (cached by text hash).
+    EmbedReports(embed::EmbedArgs),
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -79,7 +85,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Features(args) => features::run(&args),
         Command::Decode(args) => decode::run(&args),
+        Command::Synth(args) => synth::run(&args),
         Command::Reports(args) => reports::run(&args),
+        Command::EmbedReports(args) => embed::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
         },

@@ -72,7 +72,7 @@ impl FrontEndConfig {
                 self.sample_rate
             ));
         }
-        if self.n_fft < 2 || self.n_fft % 2 != 0 || self.n_fft > 1 << 16 {
+        if self.n_fft < 2 || !self.n_fft.is_multiple_of(2) || self.n_fft > 1 << 16 {
             return bad(format!(
                 "n_fft must be even and in 2..=65536, got {}",
                 self.n_fft
@@ -101,7 +101,7 @@ impl FrontEndConfig {
             return bad(format!("amin must be positive, got {}", self.amin));
         }
         let t = &self.trim;
-        if t.frame_length < 2 || t.frame_length % 2 != 0 || t.frame_length > 1 << 20 {
+        if t.frame_length < 2 || !t.frame_length.is_multiple_of(2) || t.frame_length > 1 << 20 {
             return bad(format!(
                 "trim.frame_length must be even and in 2..=1048576, got {}",
                 t.frame_length

@@ -62,7 +62,7 @@ impl BertConfig {
             && sane(c.intermediate_size, 65536)
             && sane(c.max_position_embeddings, 65536)
             && sane(c.type_vocab_size, 16)
-            && c.hidden_size % c.num_attention_heads == 0
+            && c.hidden_size.is_multiple_of(c.num_attention_heads)
             && c.layer_norm_eps > 0.0)
         {
             return Err(ModelError::Config(

@@ -28,8 +28,11 @@ fn truth_dir(dir: &Path) -> Option<std::path::PathBuf> {
     find_ci(dir, "spirometry_ground_truth").filter(|p| p.is_dir())
 }
 
+/// FVC, FEV1 and FEV1/FVC, each when present.
+type Spirometry = (Option<f64>, Option<f64>, Option<f64>);
+
 /// `(FVC, FEV1, FEV1/FVC)` from a spirometry sheet.
-fn read_truth(path: &Path) -> Result<(Option<f64>, Option<f64>, Option<f64>), String> {
+fn read_truth(path: &Path) -> Result<Spirometry, String> {
     let mut wb = open_workbook_auto(path).map_err(|e| e.to_string())?;
     let range = wb
         .worksheet_range_at(0)

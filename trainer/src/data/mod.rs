@@ -248,6 +248,7 @@ impl Problems {
         }
     }
 
+    #[cfg(test)]
     pub fn count(&self, problem: Problem) -> usize {
         self.counts.get(&problem).copied().unwrap_or(0)
     }
@@ -277,11 +278,6 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// The task with this id.
-    pub fn task(&self, id: &str) -> Option<&Task> {
-        self.tasks.iter().find(|t| t.id == id)
-    }
-
     /// Number of distinct subjects.
     pub fn subjects(&self) -> usize {
         self.records

@@ -207,7 +207,7 @@ pub fn run(args: &ReportsArgs) -> Result<(), Failure> {
     }
     done.retain(|_, r| r.writer == writer_id && r.dataset == ds.id);
     let todo = records.iter().filter(|r| !done.contains_key(&r.id)).count();
-    if done.len() > 0 {
+    if !done.is_empty() {
         tracing::info!("resuming: {} reports kept, {todo} to write", done.len());
     }
 
