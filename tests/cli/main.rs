@@ -2,6 +2,8 @@
 //! and exit code 1 without writing anything, and the flags do what they say. Real recordings from
 //! `../shared/data` are used where present (the test says so and passes without them otherwise).
 
+mod datasets;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
