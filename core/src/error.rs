@@ -187,6 +187,95 @@ pub enum ModelError {
     /// The backend failed while running the model.
     #[error("the model failed to run on this device: {0}")]
     Backend(String),
+    /// A GGUF model file is damaged, truncated or of a kind this reader does not support.
+    #[error("the GGUF model file is not usable: {0}")]
+    Gguf(#[from] GgufError),
+    /// A request to a loaded model is not valid (an empty text, a prompt longer than the context, …).
+    #[error("invalid request: {0}")]
+    Request(String),
+}
+
+/// Why a GGUF file could not be read. Every offset is a byte offset from the start of the file.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum GgufError {
+    /// The file does not start with the `GGUF` magic.
+    #[error("the file does not start with \"GGUF\"; it is not a GGUF model file")]
+    BadMagic,
+    /// A version other than 2 or 3.
+    #[error("GGUF version {0} is not supported (only versions 2 and 3)")]
+    UnsupportedVersion(u32),
+    /// The file ends in the middle of something.
+    #[error("the file ends early (it is truncated): {what} needs {needed} bytes at offset {offset}, but the file has {len}")]
+    Truncated {
+        /// What was being read.
+        what: &'static str,
+        /// Where it starts.
+        offset: usize,
+        /// Bytes it needs.
+        needed: usize,
+        /// File length.
+        len: usize,
+    },
+    /// A count in the header is larger than the file could hold.
+    #[error("the file declares {count} {what}, more than the file can hold (at most {limit})")]
+    TooMany {
+        /// What was counted.
+        what: &'static str,
+        /// The declared count.
+        count: u64,
+        /// The largest plausible count.
+        limit: u64,
+    },
+    /// A string is not UTF-8.
+    #[error("the string at offset {offset} is not valid UTF-8")]
+    BadString {
+        /// Where the string starts.
+        offset: usize,
+    },
+    /// A metadata value type this reader does not know.
+    #[error("metadata value type {ty} at offset {offset} is not a GGUF type")]
+    BadValueType {
+        /// The type code.
+        ty: u32,
+        /// Where it was read.
+        offset: usize,
+    },
+    /// Arrays nested deeper than the reader allows.
+    #[error("metadata arrays are nested more than {0} deep")]
+    TooDeep(usize),
+    /// A metadata key appears twice.
+    #[error("the metadata key {0:?} appears twice")]
+    DuplicateKey(String),
+    /// `general.alignment` is not a power of two (or not a u32).
+    #[error("general.alignment is {0}, not a power of two")]
+    BadAlignment(u64),
+    /// A tensor's description is inconsistent with its data.
+    #[error("tensor {name:?}: {reason}")]
+    BadTensor {
+        /// Tensor name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor of a ggml type the reader cannot size or dequantize.
+    #[error("tensor {name:?} has ggml type {ty}, which is not supported here (supported: F32, F16, Q4_1, Q8_0)")]
+    UnsupportedType {
+        /// Tensor name.
+        name: String,
+        /// The ggml type code.
+        ty: u32,
+    },
+    /// A metadata key the model needs is absent.
+    #[error("the metadata key {0:?} is missing")]
+    MissingKey(String),
+    /// A metadata value has another type than expected.
+    #[error("the metadata key {key:?} should be {expected}")]
+    WrongType {
+        /// The key.
+        key: String,
+        /// What it should be.
+        expected: &'static str,
+    },
 }
 
 /// Any error of the audio → features pipeline.

@@ -2,12 +2,14 @@
 //!
 //! The part of AcuLa that runs everywhere — natively in the `acula` CLI and as wasm in the browser:
 //! audio decoding ([`audio`]), the reference log-mel front end ([`frontend`]), exact embedding retrieval
-//! ([`retrieval`]) and, in later versions, the encoder and the bundle format. It takes bytes and slices and returns values: no file
+//! ([`retrieval`]), the frozen language-model teachers ([`text`]: all-MiniLM-L6-v2; [`lm`]: SmolLM2 from
+//! its GGUF file) and, in later versions, the encoder and the bundle format. It takes bytes and slices and returns values: no file
 //! system, no web APIs, no printing.
 
 pub mod audio;
 pub mod error;
 pub mod frontend;
+pub mod lm;
 pub mod retrieval;
 pub mod text;
 

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use acula_core::lm::{Pooling, SmolLm};
 use acula_core::text::{TextEncoder, DEFAULT_MAX_TOKENS};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
@@ -67,6 +68,7 @@ fn hex(bytes: &[u8]) -> String {
 /// An embedding model behind one interface.
 enum Teacher {
     MiniLm(Box<TextEncoder>),
+    SmolLm(Box<SmolLm>, Pooling),
     File {
         table: HashMap<Key, Vec<f32>>,
         dim: usize,
@@ -77,6 +79,7 @@ impl Teacher {
     fn dim(&self) -> usize {
         match self {
             Teacher::MiniLm(t) => t.dim(),
+            Teacher::SmolLm(t, _) => t.dim(),
             Teacher::File { dim, .. } => *dim,
         }
     }
@@ -84,6 +87,7 @@ impl Teacher {
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
         match self {
             Teacher::MiniLm(t) => t.embed(texts).map_err(|e| e.to_string()),
+            Teacher::SmolLm(t, p) => t.embed(texts, *p).map_err(|e| e.to_string()),
             Teacher::File { table, .. } => texts
                 .iter()
                 .map(|t| {
@@ -185,6 +189,33 @@ fn load_teacher(args: &EmbedArgs) -> Result<(Teacher, String), Failure> {
                 DEFAULT_MAX_TOKENS
             );
             Ok((Teacher::MiniLm(Box::new(enc)), id))
+        }
+        "smollm2" => {
+            let dir = args
+                .model_dir
+                .clone()
+                .unwrap_or_else(|| cache::root().join("models/smollm2-135m-instruct"));
+            let path = dir.join(crate::reports::local::GGUF_NAME);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                Failure::input(format!(
+                    "cannot read {}: {e}; run scripts/fetch-models.sh smollm2 (or give --model-dir)",
+                    path.display()
+                ))
+            })?;
+            let model = SmolLm::from_gguf(&bytes, &Device::flex())
+                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+            let (pooling, tag) = match args.pooling {
+                PoolingArg::Mean => (Pooling::Mean, "mean".to_string()),
+                PoolingArg::Padded => (
+                    Pooling::MeanPadded(DEFAULT_MAX_TOKENS),
+                    format!("padded{DEFAULT_MAX_TOKENS}"),
+                ),
+            };
+            let id = format!(
+                "smollm2-135m-q4_1-{}-{tag}",
+                &hex(&Sha256::digest(&bytes))[..12]
+            );
+            Ok((Teacher::SmolLm(Box::new(model), pooling), id))
         }
         other => Err(Failure::usage(format!(
             "unknown teacher {other:?}; use minilm, smollm2 or file:<embeddings.jsonl>"

@@ -8,6 +8,7 @@
 //! itself is written atomically at the end, and the journal removed.
 
 pub mod llm;
+pub mod local;
 pub mod template;
 
 use std::collections::HashMap;
@@ -93,6 +94,7 @@ pub struct ReportsArgs {
 enum Writer {
     Template { seed: u64 },
     Llm(llm::LlmWriter),
+    Local(Box<local::LocalWriter>),
 }
 
 impl Writer {
@@ -100,6 +102,7 @@ impl Writer {
         match self {
             Writer::Template { seed } => format!("template-v1:seed={seed}"),
             Writer::Llm(w) => w.id(),
+            Writer::Local(w) => w.id(),
         }
     }
 }
@@ -182,9 +185,15 @@ pub fn run(args: &ReportsArgs) -> Result<(), Failure> {
             }))
         }
         WriterKind::Smollm2 => {
-            return Err(Failure::usage(
-                "the smollm2 writer is not available in this build".into(),
-            ))
+            let dir = args
+                .model_dir
+                .clone()
+                .unwrap_or_else(|| crate::cache::root().join("models/smollm2-135m-instruct"));
+            Writer::Local(Box::new(local::LocalWriter::load(
+                &dir,
+                args.temperature,
+                args.seed,
+            )?))
         }
     };
     let writer_id = writer.id();
@@ -240,6 +249,7 @@ pub fn run(args: &ReportsArgs) -> Result<(), Failure> {
         let report = match &writer {
             Writer::Template { seed } => Ok(template::write(rec, *seed)),
             Writer::Llm(w) => w.write(&llm::user_prompt(ds.name, rec, &meta), args.seed),
+            Writer::Local(w) => w.write(ds.name, rec, &meta),
         };
         let report = match report {
             Ok(r) => r,
