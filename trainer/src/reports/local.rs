@@ -1,8 +1,12 @@
-//! The local report writer: SmolLM2-135M-Instruct run in burn on the CPU (`core::lm`), prompted like
-//! the LLM writer. A 135M-parameter model cannot be trusted to answer in JSON, so it is asked for plain
-//! text; the answer is cut to its first three sentences and a sentence that suggests further evaluation
-//! (which the paper's instruction forbids) is dropped. An answer with nothing left is retried with the
-//! next sampling seed, up to three times.
+//! The local report writer: SmolLM2-135M-Instruct run in burn on the CPU (`core::lm`).
+//!
+//! Given the metadata as a `Key: value` list, as the LLM writer is, a 135M-parameter model mixes up
+//! sexes, copies facts from its examples and invents others (tried; see the closing note of issue 3).
+//! So it is given the template writer's report and asked to reword it, with two worked examples, at a
+//! low temperature: the facts arrive as sentences and the model adds the variety of phrasing. It cannot
+//! be trusted to answer in JSON, so it answers in plain text; the answer is cut to its first three whole
+//! sentences and any sentence that suggests further evaluation (which the paper's instruction forbids)
+//! is dropped. An answer with nothing left is retried with the next sampling seed, up to three times.
 
 use std::path::Path;
 
@@ -60,19 +64,14 @@ impl LocalWriter {
     /// The CSV's `writer` value.
     pub fn id(&self) -> String {
         format!(
-            "smollm2-135m-instruct-q4_1:t={}:seed={}",
+            "smollm2-135m-instruct-q4_1:reword-v1:t={}:seed={}",
             self.temperature, self.seed
         )
     }
 
     /// One report for `record`.
-    pub fn write(&self, dataset: &str, record: &Record, meta: &str) -> Result<String, LlmError> {
-        let user = format!(
-            "Facts about a {} recording from the {dataset} dataset: {meta}.\n\
-             Write 2 or 3 sentences of a clinical report that state these facts.",
-            record.modality.replace(['-', '_'], " ")
-        );
-        let prompt = SmolLm::chat_prompt(Some(SYSTEM), &user);
+    pub fn write(&self, record: &Record) -> Result<String, LlmError> {
+        let prompt = prompt(&super::template::write(record, self.seed));
         let mut last = String::new();
         for attempt in 0..3u64 {
             let opts = GenerateOptions {
@@ -100,6 +99,46 @@ impl LocalWriter {
             last: format!("no usable sentence in {last:.80}"),
         })
     }
+}
+
+fn ask(facts: &str) -> String {
+    format!(
+        "Rewrite this clinical note in your own words, in 2 or 3 sentences, keeping every fact \
+         exactly and adding nothing:\n{facts}"
+    )
+}
+
+/// Worked examples (note → rewritten note) shown before the record's note: a small model follows
+/// examples far better than an instruction alone. Invented; each keeps every fact and adds nothing.
+const EXAMPLES: [(&str, &str); 2] = [
+    (
+        "Lung sounds were recorded over the posterior left lower chest of a 66-year-old woman with \
+         pneumonia. Inspiratory crackles are audible. The stethoscope's diaphragm filter was used.",
+        "A 66-year-old woman with pneumonia had her posterior left lower chest auscultated with the \
+         diaphragm filter of a stethoscope. The recording contains inspiratory crackles.",
+    ),
+    (
+        "A voluntary cough from a 34-year-old man; the participant reports having COVID-19. An expert \
+         annotator described it as dry cough, severity mild.",
+        "This cough comes from a 34-year-old man who reports having COVID-19. According to an expert \
+         annotator, the cough is dry and mild.",
+    ),
+];
+
+/// The chat prompt: the instruction, the worked examples, then the record's note. The note is the
+/// template writer's report for the record (see [`super::template`]), so every fact reaches the model
+/// as a plain sentence and the model's task is rewording, which a 135M model does far more faithfully
+/// than turning `Key: value` lists into prose.
+pub fn prompt(note: &str) -> String {
+    let turn = |role: &str, text: &str| format!("<|im_start|>{role}\n{text}<|im_end|>\n");
+    let mut p = turn("system", SYSTEM);
+    for (q, a) in EXAMPLES {
+        p.push_str(&turn("user", &ask(q)));
+        p.push_str(&turn("assistant", a));
+    }
+    p.push_str(&turn("user", &ask(note)));
+    p.push_str("<|im_start|>assistant\n");
+    p
 }
 
 fn fnv(s: &str) -> u64 {
