@@ -3,26 +3,16 @@
 //! `~/.cache/acula`); without them the tests say so and pass. The element-wise parity test against the
 //! numpy reference on real reports is `tests/parity/teacher.py` (run by `scripts/test.sh`).
 
+mod common;
+
 use std::path::PathBuf;
 
 use acula_core::text::{TextEncoder, DEFAULT_MAX_TOKENS};
 use burn::tensor::Device;
 
 fn model_dir() -> Option<PathBuf> {
-    let cache = std::env::var_os("ACULA_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|p| PathBuf::from(p).join("acula")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/acula")))?;
-    let dir = cache.join("models/all-minilm-l6-v2");
-    if dir.join("model.safetensors").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: {} is absent; run scripts/fetch-models.sh minilm",
-            dir.display()
-        );
-        None
-    }
+    let dir = common::model_path("all-minilm-l6-v2", "minilm")?;
+    dir.join("model.safetensors").is_file().then_some(dir)
 }
 
 fn load(dir: &std::path::Path) -> TextEncoder {
@@ -36,16 +26,7 @@ fn load(dir: &std::path::Path) -> TextEncoder {
     .unwrap()
 }
 
-fn cos(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| f64::from(*x) * f64::from(*y))
-        .sum();
-    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
-}
+use common::cos;
 
 /// sentence-transformers' documented semantic-search example for all-MiniLM-L6-v2: the query
 /// "A man is eating pasta." scores these sentences 0.7035, 0.5272, 0.1889, 0.1047, 0.0980.

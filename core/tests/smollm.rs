@@ -4,6 +4,8 @@
 //! say so and pass. Timings are printed (run with `--nocapture`, ideally `--release`); nothing asserts
 //! on them.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -13,20 +15,10 @@ use acula_core::ModelError;
 use burn::tensor::Device;
 
 fn gguf_path() -> Option<PathBuf> {
-    let cache = std::env::var_os("ACULA_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|p| PathBuf::from(p).join("acula")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/acula")))?;
-    let path = cache.join("models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} is absent; run scripts/fetch-models.sh smollm2",
-            path.display()
-        );
-        None
-    }
+    common::model_path(
+        "smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "smollm2",
+    )
 }
 
 fn bytes() -> Option<&'static [u8]> {
@@ -50,16 +42,7 @@ fn model() -> Option<&'static SmolLm> {
         .as_ref()
 }
 
-fn cos(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| f64::from(*x) * f64::from(*y))
-        .sum();
-    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
-}
+use common::cos;
 
 /// Token ids from the Python `tokenizers` package on the vocabulary of the GGUF, produced by
 /// `$(bash scripts/pyenv.sh) tests/parity/smollm2_reference.py GGUF tokenize TEXT…` (the chat prompt's

@@ -191,19 +191,7 @@ fn load_teacher(args: &EmbedArgs) -> Result<(Teacher, String), Failure> {
             Ok((Teacher::MiniLm(Box::new(enc)), id))
         }
         "smollm2" => {
-            let dir = args
-                .model_dir
-                .clone()
-                .unwrap_or_else(|| cache::root().join("models/smollm2-135m-instruct"));
-            let path = dir.join(crate::reports::local::GGUF_NAME);
-            let bytes = std::fs::read(&path).map_err(|e| {
-                Failure::input(format!(
-                    "cannot read {}: {e}; run scripts/fetch-models.sh smollm2 (or give --model-dir)",
-                    path.display()
-                ))
-            })?;
-            let model = SmolLm::from_gguf(&bytes, &Device::flex())
-                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+            let (model, bytes) = crate::reports::local::load_model(args.model_dir.as_deref())?;
             let (pooling, tag) = match args.pooling {
                 PoolingArg::Mean => (Pooling::Mean, "mean".to_string()),
                 PoolingArg::Padded => (

@@ -42,18 +42,28 @@ pub struct LocalWriter {
     seed: u64,
 }
 
+/// Loads SmolLM2 from `dir` (default: the model cache) on the CPU; also returns the file's bytes
+/// (callers hash them to name caches).
+pub fn load_model(dir: Option<&Path>) -> Result<(SmolLm, Vec<u8>), Failure> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| crate::cache::root().join("models/smollm2-135m-instruct"));
+    let path = dir.join(GGUF_NAME);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Failure::input(format!(
+            "cannot read {}: {e}; run scripts/fetch-models.sh smollm2 (or give --model-dir)",
+            path.display()
+        ))
+    })?;
+    let model = SmolLm::from_gguf(&bytes, &Device::flex())
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    Ok((model, bytes))
+}
+
 impl LocalWriter {
-    /// Loads the GGUF from `dir`.
-    pub fn load(dir: &Path, temperature: f32, seed: u64) -> Result<Self, Failure> {
-        let path = dir.join(GGUF_NAME);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            Failure::input(format!(
-                "cannot read {}: {e}; run scripts/fetch-models.sh smollm2 (or give --model-dir)",
-                path.display()
-            ))
-        })?;
-        let model = SmolLm::from_gguf(&bytes, &Device::flex())
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    /// Loads the GGUF from `dir` (default: the model cache).
+    pub fn load(dir: Option<&Path>, temperature: f32, seed: u64) -> Result<Self, Failure> {
+        let (model, _) = load_model(dir)?;
         Ok(Self {
             model,
             temperature,

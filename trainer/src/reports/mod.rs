@@ -185,17 +185,11 @@ pub fn run(args: &ReportsArgs) -> Result<(), Failure> {
                 backoff: Duration::from_millis(500),
             }))
         }
-        WriterKind::Smollm2 => {
-            let dir = args
-                .model_dir
-                .clone()
-                .unwrap_or_else(|| crate::cache::root().join("models/smollm2-135m-instruct"));
-            Writer::Local(Box::new(local::LocalWriter::load(
-                &dir,
-                args.temperature.unwrap_or(0.2),
-                args.seed,
-            )?))
-        }
+        WriterKind::Smollm2 => Writer::Local(Box::new(local::LocalWriter::load(
+            args.model_dir.as_deref(),
+            args.temperature.unwrap_or(0.2),
+            args.seed,
+        )?)),
     };
     let writer_id = writer.id();
 

@@ -1,0 +1,38 @@
+//! Helpers shared by the model tests: where the fetched models are, and cosine similarity.
+
+use std::path::PathBuf;
+
+/// `$ACULA_CACHE/models/<rel>` (cache default `~/.cache/acula`, as `scripts/fetch-models.sh` uses) if
+/// it exists; otherwise `None` after saying why the test is skipped.
+pub fn model_path(rel: &str, fetch: &str) -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let cache = var("ACULA_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("acula")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/acula")))?;
+    let path = cache.join("models").join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: {} is absent; run scripts/fetch-models.sh {fetch}",
+            path.display()
+        );
+        None
+    }
+}
+
+/// Cosine similarity, accumulated in f64.
+pub fn cos(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
+    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
