@@ -115,9 +115,13 @@ fn sounds(codes: &str) -> Vec<String> {
     out
 }
 
-/// `P L L` → `posterior left lower`.
+/// `P L L` → `posterior left lower`. The file names also hold `P L R` (read as `P R L`, posterior right
+/// lower, as OPERA's RespLLM code does) and `P L L R` (a fourth letter is added as "and right").
 fn location(code: &str) -> String {
-    let letters: Vec<char> = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut letters: Vec<char> = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if letters == ['P', 'L', 'R'] {
+        letters = vec!['P', 'R', 'L'];
+    }
     let mut words = Vec::new();
     for (i, c) in letters.iter().enumerate() {
         let w = match (i, c) {
@@ -128,8 +132,8 @@ fn location(code: &str) -> String {
             (2, 'U') => "upper",
             (2, 'M') => "middle",
             (2, 'L') => "lower",
-            (_, 'L') => "left",
-            (_, 'R') => "right",
+            (3, 'L') => "and left",
+            (3, 'R') => "and right",
             _ => continue,
         };
         words.push(w);
@@ -263,7 +267,8 @@ mod tests {
             sounds(&p.sounds),
             ["inspiratory crackles", "expiratory wheezes"]
         );
-        assert_eq!(location(&p.location), "posterior left right");
+        assert_eq!(location(&p.location), "posterior right lower");
+        assert_eq!(location("P L L R"), "posterior left lower and right");
         assert_eq!((p.age, p.sex.as_deref()), (Some(71.0), Some("M")));
         assert_eq!(sounds("I E W"), ["inspiratory and expiratory wheezes"]);
         assert_eq!(location("P R U"), "posterior right upper");

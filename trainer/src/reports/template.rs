@@ -42,6 +42,17 @@ fn cap(s: &str) -> String {
     }
 }
 
+/// "a" or "an" before a spoken number: an 8-, 11-, 18- or 80-something-year-old.
+fn article_for_number(n: f64) -> &'static str {
+    let i = n.trunc() as i64;
+    let lead = i.to_string();
+    if lead.starts_with('8') || i == 11 || i == 18 {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn age_years(a: f64) -> String {
     if a < 1.0 {
         format!("{}-month-old", (a * 12.0).round().max(1.0))
@@ -68,7 +79,11 @@ fn sex_word(s: Option<&str>, age: Option<f64>) -> &'static str {
 fn person(rng: &mut Rng, sex: Option<&str>, age: Option<f64>) -> String {
     let who = sex_word(sex, age);
     match age {
-        Some(a) => format!("a {} {who}", age_years(a)),
+        Some(a) if a < 1.0 => {
+            let months = (a * 12.0).round().max(1.0);
+            format!("{} {} {who}", article_for_number(months), age_years(a))
+        }
+        Some(a) => format!("{} {} {who}", article_for_number(a), age_years(a)),
         None => {
             if who == "patient" {
                 rng.pick(&["a patient", "an adult patient of unstated age"])
@@ -633,6 +648,22 @@ mod tests {
                 distinct.len() > 1,
                 "{id}: every report of the largest label group is identical"
             );
+        }
+    }
+
+    #[test]
+    fn articles_before_ages() {
+        // "an 8-year-old", "an 11-year-old", "an 18-year-old", "an 81-year-old"; "a 1-year-old".
+        for (n, a) in [
+            (8.0, "an"),
+            (11.0, "an"),
+            (18.0, "an"),
+            (81.0, "an"),
+            (1.0, "a"),
+            (70.0, "a"),
+            (110.0, "a"),
+        ] {
+            assert_eq!(article_for_number(n), a, "{n}");
         }
     }
 
