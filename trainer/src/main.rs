@@ -13,6 +13,7 @@ mod npy;
 mod output;
 mod progress;
 mod reports;
+mod rng;
 mod synth;
 
 use std::process::ExitCode;

@@ -58,7 +58,6 @@
 mod dsp;
 mod heart;
 mod lung;
-mod rng;
 
 use std::path::{Path, PathBuf};
 

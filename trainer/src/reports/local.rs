@@ -91,7 +91,7 @@ impl LocalWriter {
                 seed: self
                     .seed
                     .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                    .wrapping_add(fnv(&record.id))
+                    .wrapping_add(crate::rng::hash_name(&record.id))
                     .wrapping_add(attempt),
             };
             let text = self
@@ -149,12 +149,6 @@ pub fn prompt(note: &str) -> String {
     p.push_str(&turn("user", &ask(note)));
     p.push_str("<|im_start|>assistant\n");
     p
-}
-
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// The first three sentences of `text` that do not suggest further evaluation, whitespace tidied.

@@ -4,35 +4,7 @@
 
 use crate::data::metadata::{icbhi_device, icbhi_location, kauh_diagnosis, MurmurDesc};
 use crate::data::{Metadata, Record};
-
-/// A small, stable PRNG (SplitMix64) so the same seed gives the same reports on every platform.
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded from a number and a text (the record id), with a stable hash (FNV-1a).
-    pub fn new(seed: u64, key: &str) -> Self {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        for b in key.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        Self(h)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// One of `items`.
-    pub fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
-        items[(self.next_u64() % items.len() as u64) as usize]
-    }
-}
+use crate::rng::Rng;
 
 fn cap(s: &str) -> String {
     let mut c = s.chars();
@@ -114,7 +86,7 @@ fn article(word: &str) -> &'static str {
 
 /// Writes the report of one record.
 pub fn write(record: &Record, seed: u64) -> String {
-    let mut rng = Rng::new(seed, &record.id);
+    let mut rng = Rng::for_item(seed, &record.id);
     let r = &mut rng;
     let sentences: Vec<String> = match &record.metadata {
         Metadata::Icbhi(m) => {

@@ -3,7 +3,7 @@
 
 use std::f64::consts::{PI, TAU};
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// A second-order IIR section (Direct Form I), coefficients from R. Bristow-Johnson's
 /// "Audio EQ Cookbook".

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::dsp::{self, Biquad};
-use super::rng::Rng;
 use super::{write_file, Progress};
+use crate::rng::Rng;
 use crate::Failure;
 
 /// The sample rate of every CirCor recording.

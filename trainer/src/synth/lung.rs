@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::dsp::{self, Biquad};
-use super::rng::Rng;
 use super::{write_file, Progress};
 use crate::data::{Label, Metadata};
+use crate::rng::Rng;
 use crate::Failure;
 
 /// Diagnoses of the ICBHI database, with how often a random patient gets each one and, per

@@ -1,5 +1,5 @@
 //! A small seeded pseudo-random generator: xoshiro256** (Blackman & Vigna, 2018) seeded through
-//! SplitMix64, with the few distributions the generators need. Self-written so that a dataset depends
+//! SplitMix64, with the few distributions the synthetic-data generators and the report templates need. Self-written so that a dataset depends
 //! only on the seed and this file, never on a dependency's version.
 
 /// SplitMix64 step: a well-mixed 64-bit value from a counter (Steele, Lea & Flood, 2014).
@@ -97,6 +97,11 @@ impl Rng {
             x -= w;
         }
         weights.len() - 1
+    }
+
+    /// One of `items` (which must not be empty), uniformly.
+    pub fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
+        items[self.below(items.len())]
     }
 
     /// Shuffles a slice in place (Fisher–Yates).
