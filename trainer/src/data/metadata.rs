@@ -296,7 +296,11 @@ impl Metadata {
             Metadata::Coswara(m) => {
                 push(&mut o, "Age", &m.age.map(num));
                 push(&mut o, "Sex", &m.sex);
-                push(&mut o, "COVID-19 status", &m.covid_status);
+                push(
+                    &mut o,
+                    "COVID-19 status",
+                    &m.covid_status.as_deref().map(coswara_status),
+                );
                 push(&mut o, "COVID-19 test", &m.test_status.as_deref().map(test));
                 push(&mut o, "Smoker", &m.smoker.map(yes_no));
                 o.push(("Symptoms".into(), list(&m.symptoms)));
@@ -397,6 +401,19 @@ impl Metadata {
             .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// Coswara's `covid_status` codes in words.
+fn coswara_status(s: &str) -> String {
+    match s {
+        "positive_mild" => "positive (mild)".into(),
+        "positive_moderate" => "positive (moderate)".into(),
+        "positive_asymp" => "positive (asymptomatic)".into(),
+        "recovered_full" => "fully recovered".into(),
+        "no_resp_illness_exposed" => "exposed, no respiratory illness".into(),
+        "resp_illness_not_identified" => "respiratory illness, not identified as COVID-19".into(),
+        other => other.replace('_', " "),
     }
 }
 
