@@ -26,5 +26,6 @@ step "wasm build (trunk)" trunk build --release
 step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py target/release/acula
 step "teacher parity (numpy)" "$(scripts/pyenv.sh)" tests/parity/teacher.py target/release/acula \
   "$(scripts/fetch-models.sh minilm | tail -n 1)"
+step "encoder parity (numpy OPERA-GT)" "$(scripts/pyenv.sh)" tests/parity/encoder.py target/release/acula
 step "browser tests (Chromium)" node --test --test-reporter=spec tests/browser/
 printf '\nall tests passed in %ds\n' $((SECONDS - start))

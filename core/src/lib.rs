@@ -7,6 +7,7 @@
 //! system, no web APIs, no printing.
 
 pub mod audio;
+pub mod encoder;
 pub mod error;
 pub mod frontend;
 pub mod lm;

@@ -8,6 +8,7 @@ mod cache;
 mod data;
 mod decode;
 mod embed;
+mod embed_audio;
 mod features;
 mod npy;
 mod output;
@@ -45,6 +46,8 @@ enum Command {
     Reports(reports::ReportsArgs),
     /// Embed the reports of a reports CSV with the frozen teacher (cached by text hash).
     EmbedReports(embed::EmbedArgs),
+    /// Clip embeddings of recordings from encoder weights in the PyTorch layout (e.g. OPERA-GT).
+    EmbedAudio(embed_audio::EmbedAudioArgs),
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Synth(args) => synth::run(&args),
         Command::Reports(args) => reports::run(&args),
         Command::EmbedReports(args) => embed::run(&args),
+        Command::EmbedAudio(args) => embed_audio::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
         },

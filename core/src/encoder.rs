@@ -1,0 +1,558 @@
+//! The audio encoder: OPERA-GT, a ViT masked autoencoder over log-mel spectrograms (Zhang et al., 2024,
+//! github.com/evelyn0414/OPERA `src/model/models_mae.py`, `MaskedAutoencoderViTMD`, built there by
+//! `mae_vit_small`), with a configurable size.
+//!
+//! The input `(frames, mels)` is a one-channel image whose height is time. It is cut into
+//! `patch[0] × patch[1]` patches (token `k = t · (mels / patch[1]) + f`), each projected linearly (the
+//! PyTorch model's strided conv), a fixed 2-D sin-cos position table and a CLS token are added, and
+//! pre-norm transformer blocks (timm's `Block`: LayerNorm → multi-head attention → residual, LayerNorm
+//! → GELU MLP → residual) follow. The clip embedding is OPERA's `forward_feature`: the mean of the
+//! patch tokens (CLS excluded), then the final LayerNorm. A chunk shorter than `frames` runs at its own
+//! length with the first rows of the position table, as OPERA does.
+//!
+//! Field names follow the PyTorch state dict (`patch_embed.proj`, `blocks.{i}.attn.qkv`,
+//! `blocks.{i}.mlp.fc1`, `norm`…) so that [`Encoder::load_pytorch`] is a path walk and published
+//! OPERA-GT weights (converted to safetensors) can be imported.
+
+use burn::module::{Module, Param};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+use crate::text::weights::Weights;
+
+/// Size and shape of an encoder. Defaults are OPERA-GT's published size (`gt-small`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncoderConfig {
+    /// Frames per chunk (256: 8.18 s at 16 kHz with hop 512).
+    pub frames: usize,
+    /// Mel bands (64).
+    pub mels: usize,
+    /// Patch size (time frames, mel bands): 4 × 4.
+    pub patch: [usize; 2],
+    /// Token width: 384.
+    pub dim: usize,
+    /// Transformer blocks: 12.
+    pub depth: usize,
+    /// Attention heads: 6.
+    pub heads: usize,
+    /// MLP hidden width as a multiple of `dim`: 4.
+    pub mlp_ratio: usize,
+    /// LayerNorm epsilon: 1e-6.
+    pub eps: f64,
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        Self::gt_small()
+    }
+}
+
+impl EncoderConfig {
+    /// OPERA-GT as published (`mae_vit_small`): 4 × 4 patches (1,024 tokens), 384 wide, 12 blocks,
+    /// 6 heads; ~21 M parameters and ~60 GFLOPs per 8 s chunk.
+    pub fn gt_small() -> Self {
+        Self {
+            frames: 256,
+            mels: 64,
+            patch: [4, 4],
+            dim: 384,
+            depth: 12,
+            heads: 6,
+            mlp_ratio: 4,
+            eps: 1e-6,
+        }
+    }
+
+    /// The browser default: 16 × 8 patches (16 time × 8 mel = 128 tokens, 8× fewer than `gt-small`,
+    /// so attention costs 64× less), 192 wide, 6 blocks, 3 heads: ~2.7 M parameters and ~0.8 GFLOPs
+    /// per chunk, which one CPU core in wasm runs in a fraction of a second. A 16-frame patch spans
+    /// 0.5 s, about one breath phase or one cough; 8 mel bands keep the coarse spectral shape.
+    pub fn gt_tiny() -> Self {
+        Self {
+            frames: 256,
+            mels: 64,
+            patch: [16, 8],
+            dim: 192,
+            depth: 6,
+            heads: 3,
+            mlp_ratio: 4,
+            eps: 1e-6,
+        }
+    }
+
+    /// A preset by name (`gt-small`, `gt-tiny`).
+    pub fn preset(name: &str) -> Option<Self> {
+        match name {
+            "gt-small" => Some(Self::gt_small()),
+            "gt-tiny" => Some(Self::gt_tiny()),
+            _ => None,
+        }
+    }
+
+    /// Patch grid (time, mel).
+    pub fn grid(&self) -> [usize; 2] {
+        [self.frames / self.patch[0], self.mels / self.patch[1]]
+    }
+
+    /// Patch tokens of a full chunk.
+    pub fn tokens(&self) -> usize {
+        let [gt, gf] = self.grid();
+        gt * gf
+    }
+
+    /// Values per patch.
+    pub fn patch_values(&self) -> usize {
+        self.patch[0] * self.patch[1]
+    }
+
+    /// Checks that the sizes fit together and are within sane bounds.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |m: &str| Err(ModelError::Config(m.to_string()));
+        if self.patch.contains(&0) || self.heads == 0 || self.depth == 0 || self.dim == 0 {
+            return bad("patch, heads, depth and dim must be at least 1");
+        }
+        if !self.frames.is_multiple_of(self.patch[0]) || !self.mels.is_multiple_of(self.patch[1]) {
+            return bad("frames and mels must be multiples of the patch size");
+        }
+        if !self.dim.is_multiple_of(self.heads) || !self.dim.is_multiple_of(4) {
+            return bad("dim must be a multiple of heads and of 4 (for the 2-D sin-cos table)");
+        }
+        if self.frames > 4096
+            || self.mels > 512
+            || self.dim > 4096
+            || self.depth > 64
+            || self.mlp_ratio > 16
+        {
+            return bad("sizes out of range");
+        }
+        if self.eps <= 0.0 || !self.eps.is_finite() {
+            return bad("eps must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// OPERA's 2-D sin-cos table (`get_2d_sincos_pos_embed_flexible` with `PatchEmbed_org.patch_hw`),
+/// row 0 for CLS (zeros). `patch_hw` there is (mel patches, time patches), the conv grid swapped, so
+/// for token `k` the first half encodes `k mod G` and the second `k div G`, `G` the number of time
+/// patches — not the token's grid position, but what OPERA-GT was trained with. Computed in f32 like
+/// NumPy's `float32` arange.
+///
+/// # Shapes
+/// - output: `[1 + tokens, dim]` (row-major values)
+pub fn sincos_table(config: &EncoderConfig, dim: usize) -> Vec<f32> {
+    let [g_time, _] = config.grid();
+    let tokens = config.tokens();
+    let quarter = dim / 4;
+    let omega: Vec<f32> = (0..quarter)
+        .map(|i| 1.0 / 10000f32.powf(i as f32 / quarter as f32))
+        .collect();
+    let mut out = vec![0f32; (tokens + 1) * dim];
+    for k in 0..tokens {
+        let row = &mut out[(k + 1) * dim..(k + 2) * dim];
+        for (half, pos) in [(0, k % g_time), (1, k / g_time)] {
+            for (i, w) in omega.iter().enumerate() {
+                let a = pos as f32 * w;
+                row[half * 2 * quarter + i] = a.sin();
+                row[half * 2 * quarter + quarter + i] = a.cos();
+            }
+        }
+    }
+    out
+}
+
+/// timm's `Attention` (`attn.qkv`, `attn.proj`).
+#[derive(Module, Debug)]
+struct Attention {
+    qkv: Linear,
+    proj: Linear,
+    heads: usize,
+}
+
+impl Attention {
+    /// # Shapes
+    /// - x: `[batch, tokens, dim]` → `[batch, tokens, dim]`
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, n, d] = x.dims();
+        let dh = d / self.heads;
+        let qkv = self.qkv.forward(x); // [b, n, 3·d]
+        let split = |i: usize| {
+            qkv.clone()
+                .narrow(2, i * d, d)
+                .reshape([b, n, self.heads, dh])
+                .swap_dims(1, 2) // [b, heads, n, dh]
+        };
+        let (q, k, v) = (split(0), split(1), split(2));
+        let scores = q.matmul(k.transpose()).mul_scalar((dh as f32).powf(-0.5)); // [b, heads, n, n]
+        let context = softmax(scores, 3)
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([b, n, d]);
+        self.proj.forward(context)
+    }
+}
+
+/// timm's `Mlp` (`mlp.fc1`, `mlp.fc2`, GELU in erf form).
+#[derive(Module, Debug)]
+struct Mlp {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Mlp {
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.fc2.forward(gelu(self.fc1.forward(x)))
+    }
+}
+
+/// timm's pre-norm `Block`.
+#[derive(Module, Debug)]
+struct Block {
+    norm1: LayerNorm,
+    attn: Attention,
+    norm2: LayerNorm,
+    mlp: Mlp,
+}
+
+impl Block {
+    fn new(dim: usize, heads: usize, mlp_ratio: usize, eps: f64, device: &Device) -> Self {
+        let ln = || LayerNormConfig::new(dim).with_epsilon(eps).init(device);
+        Self {
+            norm1: ln(),
+            attn: Attention {
+                qkv: LinearConfig::new(dim, 3 * dim).init(device),
+                proj: LinearConfig::new(dim, dim).init(device),
+                heads,
+            },
+            norm2: ln(),
+            mlp: Mlp {
+                fc1: LinearConfig::new(dim, mlp_ratio * dim).init(device),
+                fc2: LinearConfig::new(mlp_ratio * dim, dim).init(device),
+            },
+        }
+    }
+
+    /// # Shapes
+    /// - x: `[batch, tokens, dim]` → `[batch, tokens, dim]`
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = x.clone() + self.attn.forward(self.norm1.forward(x));
+        x.clone() + self.mlp.forward(self.norm2.forward(x))
+    }
+}
+
+/// The patch projection (`patch_embed.proj`: PyTorch's strided `Conv2d`, here a linear map of each
+/// flattened patch, which is the same computation).
+#[derive(Module, Debug)]
+struct PatchEmbed {
+    proj: Linear,
+    patch: [usize; 2],
+}
+
+impl PatchEmbed {
+    /// # Shapes
+    /// - x: `[batch, frames, mels]` (frames beyond a multiple of the patch height are dropped, as
+    ///   the strided conv does) → `[batch, tokens, dim]`
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, t, f] = x.dims();
+        let [ph, pw] = self.patch;
+        let (gt, gf) = (t / ph, f / pw);
+        let x = x.narrow(1, 0, gt * ph);
+        let patches = x
+            .reshape([b, gt, ph, gf, pw])
+            .swap_dims(2, 3) // [b, gt, gf, ph, pw]
+            .reshape([b, gt * gf, ph * pw]);
+        self.proj.forward(patches)
+    }
+}
+
+/// The OPERA-GT encoder.
+#[derive(Module, Debug)]
+pub struct Encoder {
+    patch_embed: PatchEmbed,
+    cls_token: Param<Tensor<3>>,
+    /// Fixed (not trained): the sin-cos table, `[1, 1 + tokens, dim]`.
+    pos_embed: Param<Tensor<3>>,
+    blocks: Vec<Block>,
+    norm: LayerNorm,
+    dim: usize,
+}
+
+impl Encoder {
+    /// A randomly initialised encoder (burn's default initialisers; the CLS token starts at zero as
+    /// in OPERA).
+    pub fn new(config: &EncoderConfig, device: &Device) -> Result<Self, ModelError> {
+        config.validate()?;
+        let d = config.dim;
+        let table = sincos_table(config, d);
+        Ok(Self {
+            patch_embed: PatchEmbed {
+                proj: LinearConfig::new(config.patch_values(), d).init(device),
+                patch: config.patch,
+            },
+            cls_token: Param::from_tensor(Tensor::zeros([1, 1, d], device)),
+            pos_embed: Param::from_tensor(Tensor::from_data(
+                TensorData::new(table, [1, config.tokens() + 1, d]),
+                device,
+            ))
+            .set_require_grad(false),
+            blocks: (0..config.depth)
+                .map(|_| Block::new(d, config.heads, config.mlp_ratio, config.eps, device))
+                .collect(),
+            norm: LayerNormConfig::new(d)
+                .with_epsilon(config.eps)
+                .init(device),
+            dim: d,
+        })
+    }
+
+    /// Loads weights with the PyTorch state-dict names (a safetensors file; an optional `encoder.`
+    /// prefix is accepted). `pos_embed` is taken from the file when present, else computed.
+    pub fn load_pytorch(
+        config: &EncoderConfig,
+        bytes: &[u8],
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let mut enc = Self::new(config, device)?;
+        let w = Weights::parse(bytes)?;
+        let p = if w.has("encoder.cls_token") {
+            "encoder."
+        } else {
+            ""
+        };
+        let d = config.dim;
+        let name = |s: &str| format!("{p}{s}");
+        let lin = |s: &str, d_in: usize, d_out: usize| -> Result<Linear, ModelError> {
+            let mut l = LinearConfig::new(d_in, d_out).init(device);
+            l.weight = w.linear_weight(&name(&format!("{s}.weight")), d_in, d_out, device)?;
+            l.bias = Some(w.param1(&name(&format!("{s}.bias")), d_out, device)?);
+            Ok(l)
+        };
+        let ln = |s: &str| -> Result<LayerNorm, ModelError> {
+            let mut n = LayerNormConfig::new(d)
+                .with_epsilon(config.eps)
+                .init(device);
+            n.gamma = w.param1(&name(&format!("{s}.weight")), d, device)?;
+            n.beta = Some(w.param1(&name(&format!("{s}.bias")), d, device)?);
+            Ok(n)
+        };
+        // Conv2d weight [dim, 1, ph, pw] → one row of ph·pw values per output channel.
+        let [ph, pw] = config.patch;
+        let conv = w.tensor::<4>(&name("patch_embed.proj.weight"), [d, 1, ph, pw], device)?;
+        enc.patch_embed.proj.weight = Param::from_tensor(conv.reshape([d, ph * pw]).transpose());
+        enc.patch_embed.proj.bias = Some(w.param1(&name("patch_embed.proj.bias"), d, device)?);
+        enc.cls_token = Param::from_tensor(w.tensor::<3>(&name("cls_token"), [1, 1, d], device)?);
+        if w.has(&name("pos_embed")) {
+            let t = w.tensor::<3>(&name("pos_embed"), [1, config.tokens() + 1, d], device)?;
+            enc.pos_embed = Param::from_tensor(t).set_require_grad(false);
+        }
+        for (i, b) in enc.blocks.iter_mut().enumerate() {
+            let s = format!("blocks.{i}");
+            b.norm1 = ln(&format!("{s}.norm1"))?;
+            b.attn.qkv = lin(&format!("{s}.attn.qkv"), d, 3 * d)?;
+            b.attn.proj = lin(&format!("{s}.attn.proj"), d, d)?;
+            b.norm2 = ln(&format!("{s}.norm2"))?;
+            b.mlp.fc1 = lin(&format!("{s}.mlp.fc1"), d, config.mlp_ratio * d)?;
+            b.mlp.fc2 = lin(&format!("{s}.mlp.fc2"), config.mlp_ratio * d, d)?;
+        }
+        enc.norm = ln("norm")?;
+        Ok(enc)
+    }
+
+    /// Embedding width.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Patch tokens with position added (no CLS), before the blocks.
+    ///
+    /// # Shapes
+    /// - x: `[batch, frames, mels]` → `[batch, tokens, dim]`
+    pub fn embed_patches(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = self.patch_embed.forward(x); // [b, l, d]
+        let l = x.dims()[1];
+        x + self.pos_embed.val().narrow(1, 1, l)
+    }
+
+    /// Prepends the CLS token (with its position) and runs the blocks.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, n, dim]` → `[batch, 1 + n, dim]` (CLS first, before the final norm)
+    pub fn run_blocks(&self, tokens: Tensor<3>) -> Tensor<3> {
+        let [b, _, d] = tokens.dims();
+        let cls = (self.cls_token.val() + self.pos_embed.val().narrow(1, 0, 1)).expand([b, 1, d]);
+        let mut x = Tensor::cat(vec![cls, tokens], 1);
+        for blk in &self.blocks {
+            x = blk.forward(x);
+        }
+        x
+    }
+
+    /// The final LayerNorm (`norm`).
+    pub fn final_norm<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.norm.forward(x)
+    }
+
+    /// Clip embeddings of equal-length chunks: mean of the patch tokens, then `norm` (OPERA's
+    /// `forward_feature`).
+    ///
+    /// # Shapes
+    /// - x: `[batch, frames, mels]` → `[batch, dim]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let h = self.run_blocks(self.embed_patches(x)); // [b, 1 + l, d]
+        let l = h.dims()[1] - 1;
+        let pooled = h.narrow(1, 1, l).mean_dim(1).squeeze_dim::<2>(1); // [b, d]
+        self.norm.forward(pooled)
+    }
+}
+
+impl Encoder {
+    /// The embedding of a whole clip as OPERA extracts it: non-overlapping chunks of `chunk` frames
+    /// (a last piece under `min_frames` is dropped), each run alone at its own length, then the
+    /// mean of the chunk embeddings. `data` is `(frames, mels)` row-major.
+    pub fn embed_clip(
+        &self,
+        data: &[f32],
+        frames: usize,
+        mels: usize,
+        chunk: usize,
+        min_frames: usize,
+    ) -> Result<Vec<f32>, ModelError> {
+        if data.len() != frames * mels || chunk == 0 {
+            return Err(ModelError::Request(format!(
+                "{} values are not {frames} frames × {mels} mels",
+                data.len()
+            )));
+        }
+        let device = self.norm.gamma.val().device();
+        let full = frames / chunk;
+        let rest = frames % chunk;
+        let mut sums = vec![0f64; self.dim];
+        let mut count = 0usize;
+        let mut add = |t: Tensor<2>| -> Result<(), ModelError> {
+            let n = t.dims()[0];
+            let v: Vec<f32> = t
+                .try_into_data()
+                .map_err(|e| ModelError::Backend(format!("{e:?}")))?
+                .try_to_vec()
+                .map_err(|e| ModelError::Backend(format!("{e:?}")))?;
+            for row in v.chunks(self.dim) {
+                for (s, x) in sums.iter_mut().zip(row) {
+                    *s += f64::from(*x);
+                }
+            }
+            count += n;
+            Ok(())
+        };
+        // Full chunks in batches of 16.
+        for start in (0..full).step_by(16) {
+            let n = (full - start).min(16);
+            let slice = &data[start * chunk * mels..(start + n) * chunk * mels];
+            let x =
+                Tensor::<3>::from_data(TensorData::new(slice.to_vec(), [n, chunk, mels]), &device);
+            add(self.forward(x))?;
+        }
+        if rest >= min_frames.max(1) && rest >= self.patch_embed.patch[0] {
+            let slice = &data[full * chunk * mels..];
+            let x =
+                Tensor::<3>::from_data(TensorData::new(slice.to_vec(), [1, rest, mels]), &device);
+            add(self.forward(x))?;
+        }
+        if count == 0 {
+            return Err(ModelError::Request(format!(
+                "the clip has {frames} frames, fewer than the {} an embedding needs",
+                min_frames.max(self.patch_embed.patch[0])
+            )));
+        }
+        Ok(sums.iter().map(|s| (s / count as f64) as f32).collect())
+    }
+}
+
+/// The projection head of the reference: `Linear → ReLU → Dropout(0.2) → Linear` (hidden 1,024,
+/// output 512), one for audio and one for text.
+#[derive(Module, Debug)]
+pub struct ProjectionHead {
+    fc1: Linear,
+    dropout: burn::nn::Dropout,
+    fc2: Linear,
+}
+
+impl ProjectionHead {
+    /// A randomly initialised head.
+    pub fn new(d_in: usize, hidden: usize, d_out: usize, dropout: f64, device: &Device) -> Self {
+        Self {
+            fc1: LinearConfig::new(d_in, hidden).init(device),
+            dropout: burn::nn::DropoutConfig::new(dropout).init(),
+            fc2: LinearConfig::new(hidden, d_out).init(device),
+        }
+    }
+
+    /// # Shapes
+    /// - x: `[batch, d_in]` → `[batch, d_out]`
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let h = burn::tensor::activation::relu(self.fc1.forward(x));
+        self.fc2.forward(self.dropout.forward(h))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid_and_sized_as_documented() {
+        let s = EncoderConfig::gt_small();
+        s.validate().unwrap();
+        assert_eq!((s.grid(), s.tokens()), ([64, 16], 1024));
+        let t = EncoderConfig::gt_tiny();
+        t.validate().unwrap();
+        assert_eq!((t.grid(), t.tokens()), ([16, 8], 128));
+        let mut bad = EncoderConfig::gt_tiny();
+        bad.patch = [5, 8];
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn sincos_table_follows_operas_swapped_grid() {
+        let c = EncoderConfig::gt_small();
+        let d = 384;
+        let t = sincos_table(&c, d);
+        assert!(t[..d].iter().all(|v| *v == 0.0), "CLS row is zeros");
+        // Token k = 70: k mod 64 = 6, k div 64 = 1; ω_0 = 1 → sin(6), cos(6), sin(1), cos(1).
+        let row = &t[71 * d..72 * d];
+        assert!((row[0] - 6f32.sin()).abs() < 1e-6);
+        assert!((row[96] - 6f32.cos()).abs() < 1e-6);
+        assert!((row[192] - 1f32.sin()).abs() < 1e-6);
+        assert!((row[288] - 1f32.cos()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn shapes_and_batch_equals_one_by_one() {
+        let device = Device::flex();
+        let mut c = EncoderConfig::gt_tiny();
+        c.dim = 32;
+        c.heads = 2;
+        c.depth = 2;
+        let enc = Encoder::new(&c, &device).unwrap();
+        let vals: Vec<f32> = (0..2 * 256 * 64)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
+        let x = Tensor::<3>::from_data(TensorData::new(vals, [2, 256, 64]), &device);
+        let both: Vec<f32> = enc.forward(x.clone()).into_data().try_to_vec().unwrap();
+        assert_eq!(both.len(), 2 * 32);
+        let second: Vec<f32> = enc
+            .forward(x.narrow(0, 1, 1))
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let max = second
+            .iter()
+            .zip(&both[32..])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(max < 1e-5, "{max}");
+    }
+}
