@@ -14,6 +14,10 @@
 //! `blocks.{i}.mlp.fc1`, `norm`…) so that [`Encoder::load_pytorch`] is a path walk and published
 //! OPERA-GT weights (converted to safetensors) can be imported.
 
+mod mae;
+
+pub use mae::{Mae, MaeConfig, MaeOutput};
+
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{gelu, softmax};
@@ -211,7 +215,7 @@ impl Mlp {
 
 /// timm's pre-norm `Block`.
 #[derive(Module, Debug)]
-struct Block {
+pub(crate) struct Block {
     norm1: LayerNorm,
     attn: Attention,
     norm2: LayerNorm,
@@ -219,7 +223,13 @@ struct Block {
 }
 
 impl Block {
-    fn new(dim: usize, heads: usize, mlp_ratio: usize, eps: f64, device: &Device) -> Self {
+    pub(crate) fn new(
+        dim: usize,
+        heads: usize,
+        mlp_ratio: usize,
+        eps: f64,
+        device: &Device,
+    ) -> Self {
         let ln = || LayerNormConfig::new(dim).with_epsilon(eps).init(device);
         Self {
             norm1: ln(),
@@ -238,7 +248,7 @@ impl Block {
 
     /// # Shapes
     /// - x: `[batch, tokens, dim]` → `[batch, tokens, dim]`
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub(crate) fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let x = x.clone() + self.attn.forward(self.norm1.forward(x));
         x.clone() + self.mlp.forward(self.norm2.forward(x))
     }
@@ -257,16 +267,24 @@ impl PatchEmbed {
     /// - x: `[batch, frames, mels]` (frames beyond a multiple of the patch height are dropped, as
     ///   the strided conv does) → `[batch, tokens, dim]`
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [b, t, f] = x.dims();
-        let [ph, pw] = self.patch;
-        let (gt, gf) = (t / ph, f / pw);
-        let x = x.narrow(1, 0, gt * ph);
-        let patches = x
-            .reshape([b, gt, ph, gf, pw])
-            .swap_dims(2, 3) // [b, gt, gf, ph, pw]
-            .reshape([b, gt * gf, ph * pw]);
-        self.proj.forward(patches)
+        self.proj.forward(patchify(x, self.patch))
     }
+}
+
+/// Cuts `[batch, frames, mels]` into patches, row-major over the (time, mel) grid, each patch's
+/// values row-major (OPERA's `patchify`; frames beyond a multiple of the patch height are dropped).
+///
+/// # Shapes
+/// - x: `[batch, frames, mels]` → `[batch, tokens, patch[0]·patch[1]]`
+pub fn patchify(x: Tensor<3>, patch: [usize; 2]) -> Tensor<3> {
+    let [b, t, f] = x.dims();
+    let [ph, pw] = patch;
+    let (gt, gf) = (t / ph, f / pw);
+    x.narrow(1, 0, gt * ph)
+        .narrow(2, 0, gf * pw)
+        .reshape([b, gt, ph, gf, pw])
+        .swap_dims(2, 3) // [b, gt, gf, ph, pw]
+        .reshape([b, gt * gf, ph * pw])
 }
 
 /// The OPERA-GT encoder.
