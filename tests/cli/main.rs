@@ -3,6 +3,7 @@
 //! `../shared/data` are used where present (the test says so and passes without them otherwise).
 
 mod datasets;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -16,6 +16,7 @@ mod progress;
 mod reports;
 mod rng;
 mod synth;
+mod train;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,8 @@ enum Command {
     EmbedReports(embed::EmbedArgs),
     /// Clip embeddings of recordings from encoder weights in the PyTorch layout (e.g. OPERA-GT).
     EmbedAudio(embed_audio::EmbedAudioArgs),
+    /// Pre-train an encoder as a masked autoencoder on the recordings of datasets (resumable).
+    Pretrain(train::pretrain::PretrainArgs),
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -93,6 +96,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Reports(args) => reports::run(&args),
         Command::EmbedReports(args) => embed::run(&args),
         Command::EmbedAudio(args) => embed_audio::run(&args),
+        Command::Pretrain(args) => train::pretrain::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
         },

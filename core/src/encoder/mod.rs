@@ -16,7 +16,7 @@
 
 mod mae;
 
-pub use mae::{Mae, MaeConfig, MaeOutput};
+pub use mae::{Mae, MaeConfig, MaeOutput, Masking};
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};

@@ -1,0 +1,257 @@
+//! `acula pretrain`: masked-autoencoder pre-training of the encoder on the recordings of one or more
+//! datasets. Writes into the run folder: `config.json`, `log.jsonl` (every step's losses, learning
+//! rate and speed), `checkpoints/`, `loss.svg` and, at the end, `encoder.bpk` (the encoder alone).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use acula_core::encoder::{Encoder, Mae, Masking};
+use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use clap::Args;
+
+use super::config::PretrainConfig;
+use super::log::{Log, StepLog};
+use super::{checkpoint, clips};
+use crate::rng::Rng;
+use crate::{output, Failure};
+
+/// Arguments of `acula pretrain`.
+#[derive(Debug, Args)]
+pub struct PretrainArgs {
+    /// Dataset folders whose recordings (those with audio) are the training data.
+    #[arg(required = true)]
+    pub datasets: Vec<PathBuf>,
+    /// Run folder (created; must be empty or absent unless --resume).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Training configuration (JSON; missing keys take the defaults: gt-tiny, the reference's
+    /// optimiser settings).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Encoder size, overriding the config: `gt-tiny`, `gt-small` or a JSON file.
+    #[arg(long)]
+    pub encoder: Option<String>,
+    /// Optimiser steps, overriding the config.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Micro-batch size, overriding the config.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Seed, overriding the config.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Continue the run in `--out` from its newest intact checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Use at most this many recordings per dataset (quick runs).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+fn config(args: &PretrainArgs) -> Result<PretrainConfig, Failure> {
+    let mut c = match &args.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))?;
+            serde_json::from_str(&text).map_err(|e| {
+                Failure::usage(format!(
+                    "{}: not a valid training configuration: {e}",
+                    p.display()
+                ))
+            })?
+        }
+        None => PretrainConfig::default(),
+    };
+    if let Some(e) = &args.encoder {
+        c.encoder = crate::embed_audio::encoder_config(e)?;
+        if e == "gt-small" {
+            c.mae = acula_core::encoder::MaeConfig::default();
+        }
+    }
+    if let Some(s) = args.steps {
+        c.optim.steps = s;
+    }
+    if let Some(b) = args.batch {
+        c.optim.batch = b;
+    }
+    if let Some(s) = args.seed {
+        c.seed = s;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Runs `acula pretrain`.
+pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
+    let out = &args.out;
+    let cfg_path = out.join("config.json");
+    let cfg = if args.resume {
+        let text = std::fs::read_to_string(&cfg_path).map_err(|e| {
+            Failure::input(format!(
+                "cannot resume: {} ({e}); is --out a run folder?",
+                cfg_path.display()
+            ))
+        })?;
+        let saved: PretrainConfig = serde_json::from_str(&text)
+            .map_err(|e| Failure::input(format!("{}: {e}", cfg_path.display())))?;
+        let overrides = args.config.is_some()
+            || args.encoder.is_some()
+            || args.steps.is_some()
+            || args.batch.is_some()
+            || args.seed.is_some();
+        if overrides && config(args)? != saved {
+            return Err(Failure::usage(
+                "--resume continues the saved configuration; drop the other training flags or start a new run".into(),
+            ));
+        }
+        saved
+    } else {
+        if out.exists()
+            && std::fs::read_dir(out)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            return Err(Failure::usage(format!(
+                "{} is not empty; give a new --out, or --resume to continue the run there",
+                out.display()
+            )));
+        }
+        let c = config(args)?;
+        std::fs::create_dir_all(out)
+            .map_err(|e| Failure::output(format!("cannot create {}: {e}", out.display())))?;
+        let json = serde_json::to_vec_pretty(&c).map_err(|e| Failure::output(e.to_string()))?;
+        output::write_atomic(&cfg_path, &json).map_err(|e| Failure::output(e.to_string()))?;
+        c
+    };
+
+    let data = clips::load(&args.datasets, args.limit)?;
+    for (id, n, synthetic) in &data.sources {
+        tracing::info!(
+            "{id}: {n} clips{}",
+            if *synthetic { " (synthetic)" } else { "" }
+        );
+    }
+    if !data.skipped.is_empty() {
+        tracing::warn!(
+            "{} recordings skipped (first: {})",
+            data.skipped.len(),
+            data.skipped[0]
+        );
+    }
+
+    let device = Device::flex().autodiff();
+    device.seed(cfg.seed);
+    let encoder = Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;
+    let mut model = Mae::new(encoder, &cfg.encoder, &cfg.mae, &device)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(cfg.optim.weight_decay as f32)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(
+            cfg.optim.clip_norm as f32,
+        )))
+        .init();
+    let mut start = 0;
+    if args.resume {
+        match checkpoint::latest(out) {
+            Some((state, path)) => {
+                model = model
+                    .try_load_file(path.join("model.bpk"))
+                    .map_err(|e| Failure::input(format!("{}: {e:?}", path.display())))?;
+                optim = optim
+                    .load(path.join("optim.bpk"))
+                    .map_err(|e| Failure::input(format!("{}: {e:?}", path.display())))?;
+                start = state.step;
+                eprintln!("resuming at step {start} from {}", path.display());
+            }
+            None => eprintln!(
+                "no intact checkpoint in {}; starting from step 0",
+                out.display()
+            ),
+        }
+    }
+    let mut log = Log::open(&out.join("log.jsonl"), start)
+        .map_err(|e| Failure::output(format!("cannot write the log: {e}")))?;
+
+    let o = &cfg.optim;
+    let crop = cfg.crop_frames;
+    let tokens = cfg.encoder.tokens();
+    let bar = crate::progress::bar(o.steps as u64, "pretrain");
+    bar.set_position(start as u64);
+    for s in start..o.steps {
+        let t0 = Instant::now();
+        let lr = o.lr_at(s);
+        let mut acc = GradientsAccumulator::new();
+        let mut loss_sum = 0.0;
+        for micro in 0..o.accumulate {
+            let first = (s * o.accumulate + micro) * o.batch;
+            let x = data.batch(cfg.seed, first, o.batch, crop);
+            let x = Tensor::<3>::from_data(TensorData::new(x, [o.batch, crop, data.mels]), &device);
+            let mut rng = Rng::for_item(cfg.seed, &format!("mask-{s}-{micro}"));
+            let noise: Vec<f32> = (0..o.batch * tokens)
+                .map(|_| rng.uniform() as f32)
+                .collect();
+            let masking = Masking::from_noise(&noise, o.batch, tokens, cfg.mae.mask_ratio, &device);
+            let out = model.forward(x, &masking);
+            let loss: f32 = out.loss.clone().into_scalar();
+            if !loss.is_finite() {
+                bar.finish_and_clear();
+                return Err(Failure::input(format!(
+                    "the loss became {loss} at step {s}; lower the learning rate (the last checkpoint is kept)"
+                )));
+            }
+            loss_sum += f64::from(loss);
+            let grads = out.loss.div_scalar(o.accumulate as f32).backward();
+            acc.accumulate(&model, GradientsParams::from_grads(grads, &model));
+        }
+        model = optim.step(lr, model, acc.grads());
+        let mean = loss_sum / o.accumulate as f64;
+        let speed = (o.batch * o.accumulate) as f64 / t0.elapsed().as_secs_f64();
+        log.write(&StepLog {
+            step: s,
+            losses: [("mae".to_string(), mean)].into_iter().collect(),
+            lr,
+            examples_per_s: speed,
+        })
+        .map_err(|e| Failure::output(format!("cannot write the log: {e}")))?;
+        bar.set_message(format!("pretrain loss {mean:.4} · {speed:.1} ex/s"));
+        bar.inc(1);
+        if (s + 1) % cfg.checkpoint_every == 0 || s + 1 == o.steps {
+            let m = model.clone();
+            checkpoint::save(out, s + 1, |dir| {
+                m.save_file(dir.join("model.bpk"))
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                optim
+                    .save(dir.join("optim.bpk"))
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                Ok(())
+            })
+            .map_err(|e| Failure::output(format!("cannot write a checkpoint: {e}")))?;
+        }
+    }
+    bar.finish_and_clear();
+
+    let entries = super::log::read(&out.join("log.jsonl"));
+    let svg = super::log::plot_svg(&entries, "acula pretrain: masked-autoencoder loss");
+    output::write_atomic(&out.join("loss.svg"), svg.as_bytes())
+        .map_err(|e| Failure::output(e.to_string()))?;
+    let encoder = model.encoder.clone();
+    let tmp = out.join(".encoder.bpk.tmp");
+    encoder
+        .save_file(&tmp)
+        .map_err(|e| Failure::output(format!("cannot write the encoder: {e:?}")))?;
+    std::fs::rename(&tmp, out.join("encoder.bpk")).map_err(|e| Failure::output(e.to_string()))?;
+    let last = entries
+        .last()
+        .and_then(|e| e.losses.get("mae").copied())
+        .unwrap_or(f64::NAN);
+    eprintln!(
+        "{} steps on {} clips; final loss {last:.4} → {}",
+        o.steps,
+        data.clips.len(),
+        out.display()
+    );
+    Ok(())
+}
