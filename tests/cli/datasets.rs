@@ -155,7 +155,7 @@ fn reports_resume_after_an_interrupted_run_and_keep_finished_rows() {
     );
 }
 
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn csv_rows(text: &str) -> Vec<Vec<String>> {
     // The reports CSV quotes fields with commas; a small reader for the test.
     let mut rows = Vec::new();
     let mut field = String::new();

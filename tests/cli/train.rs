@@ -126,3 +126,107 @@ fn a_killed_run_resumes_to_the_same_losses() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `acula align` end to end on synthetic lung sounds. The teacher here is a file of made-up report
+/// embeddings (a mock of a language model, through the precomputed-embeddings reader): the real
+/// MiniLM path is covered by `tests/parity/teacher.py` and would need the model files in the test.
+#[test]
+fn align_runs_with_every_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("lung");
+    assert!(acula()
+        .args(["synth", "lung", "--patients", "3", "--seed", "4", "--out"])
+        .arg(&ds)
+        .status()
+        .unwrap()
+        .success());
+    let csv = tmp.path().join("r.csv");
+    assert!(acula()
+        .arg("reports")
+        .arg(&ds)
+        .arg("--out")
+        .arg(&csv)
+        .status()
+        .unwrap()
+        .success());
+    let rows = super::datasets::csv_rows(&std::fs::read_to_string(&csv).unwrap());
+    let jsonl: String = rows[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let v: Vec<f32> = (0..8)
+                .map(|k| ((i * 7 + k * 3) % 11) as f32 / 11.0)
+                .collect();
+            format!("{}\n", serde_json::json!({"text": r[2], "embedding": v}))
+        })
+        .collect();
+    std::fs::write(tmp.path().join("t.jsonl"), jsonl).unwrap();
+    let o = acula()
+        .env("ACULA_CACHE", tmp.path().join("cache"))
+        .arg("embed-reports")
+        .arg(&csv)
+        .arg("--out")
+        .arg(tmp.path().join("emb"))
+        .arg(format!(
+            "--teacher=file:{}",
+            tmp.path().join("t.jsonl").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = tmp.path().join("align.json");
+    std::fs::write(
+        &cfg,
+        r#"{"encoder": {"patch": [16, 8], "dim": 32, "depth": 1, "heads": 2},
+            "mae": {"decoder_dim": 16, "decoder_depth": 1, "decoder_heads": 2},
+            "optim": {"steps": 4, "batch": 4, "accumulate": 1, "warmup_steps": 1, "lr": 0.001},
+            "proj_hidden": 16, "proj_dim": 8, "checkpoint_every": 2}"#,
+    )
+    .unwrap();
+    for loss in ["released-cka", "linear-cka", "info-nce"] {
+        let run = tmp.path().join(loss);
+        let o = acula()
+            .arg("align")
+            .arg(&csv)
+            .arg("--embeddings")
+            .arg(tmp.path().join("emb.npy"))
+            .arg("--out")
+            .arg(&run)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--loss", loss])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{loss}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let log = losses(&run);
+        assert_eq!(log.len(), 4);
+        assert!(
+            log[0].contains("\"align\"") && log[0].contains("\"mae\""),
+            "{}",
+            log[0]
+        );
+        assert!(run.join("encoder.bpk").exists() && run.join("loss.svg").exists());
+    }
+    // Embeddings that do not match the CSV are refused with one line.
+    let bad = tmp.path().join("bad.npy");
+    std::fs::write(&bad, b"\x93NUMPY\x01\x00\x46\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1, 8), }                    \n\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+    let o = acula()
+        .arg("align")
+        .arg(&csv)
+        .arg("--embeddings")
+        .arg(&bad)
+        .arg("--out")
+        .arg(tmp.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

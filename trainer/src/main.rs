@@ -51,6 +51,8 @@ enum Command {
     EmbedAudio(embed_audio::EmbedAudioArgs),
     /// Pre-train an encoder as a masked autoencoder on the recordings of datasets (resumable).
     Pretrain(train::pretrain::PretrainArgs),
+    /// Align an encoder with a language-model teacher on recording–report pairs (the AcuLa objective).
+    Align(train::align::AlignArgs),
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -97,6 +99,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::EmbedReports(args) => embed::run(&args),
         Command::EmbedAudio(args) => embed_audio::run(&args),
         Command::Pretrain(args) => train::pretrain::run(&args),
+        Command::Align(args) => train::align::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
         },

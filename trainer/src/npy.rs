@@ -57,3 +57,78 @@ mod tests {
             .contains("'shape': (3,)"));
     }
 }
+
+/// Reads a little-endian float32 C-order `.npy` (format 1.0–3.0): its shape and values. Anything else
+/// is an error that says what was found.
+pub fn decode_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a .npy file".into());
+    }
+    let (hlen, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(format!(".npy format version {v} is not supported")),
+    };
+    let header = bytes
+        .get(start..start + hlen)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or("the .npy header is truncated")?;
+    if !header.contains("'descr': '<f4'") || header.contains("'fortran_order': True") {
+        return Err(format!(
+            "only little-endian float32 in C order is supported (header {header})"
+        ));
+    }
+    let shape_txt = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .ok_or("the .npy header has no shape")?;
+    let shape: Vec<usize> = shape_txt
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|_| format!("bad dimension {s:?} in the .npy shape"))
+        })
+        .collect::<Result<_, _>>()?;
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or("the .npy shape is too large")?;
+    let data = &bytes[start + hlen..];
+    if data.len() != n * 4 {
+        return Err(format!(
+            "the .npy file holds {} bytes of data where its shape needs {}",
+            data.len(),
+            n * 4
+        ));
+    }
+    Ok((
+        shape,
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let b = encode_f32(&[2, 3], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(
+            decode_f32(&b).unwrap(),
+            (vec![2, 3], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+        );
+        assert!(decode_f32(&b[..b.len() - 1])
+            .unwrap_err()
+            .contains("bytes of data"));
+        assert!(decode_f32(b"hello world").is_err());
+    }
+}

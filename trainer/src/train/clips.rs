@@ -26,23 +26,17 @@ pub struct Clips {
     pub skipped: Vec<String>,
 }
 
+/// Where one clip's audio is.
+pub struct Source {
+    pub path: PathBuf,
+    pub start_s: Option<f64>,
+    pub end_s: Option<f64>,
+}
+
 /// Loads every record with audio from `dirs` (each a dataset folder) and computes its features
 /// (trimmed of leading and trailing silence, or the record's segment cut out when it has one).
 pub fn load(dirs: &[PathBuf], limit: Option<usize>) -> Result<Clips, Failure> {
-    let front =
-        FrontEnd::new(FrontEndConfig::default()).map_err(|e| Failure::usage(e.to_string()))?;
-    let rate = front.config().sample_rate as f64;
-    let hop = front.config().hop_length as f64;
-    // Whole recordings are trimmed of silence; a segment is cut from the untrimmed recording, where
-    // its times refer.
-    let trimmed = ProcessOptions {
-        trim: true,
-        pad: false,
-    };
-    let untrimmed = ProcessOptions {
-        trim: false,
-        pad: false,
-    };
+    let front = front_end()?;
     let mut clips = Vec::new();
     let mut sources = Vec::new();
     let mut skipped = Vec::new();
@@ -57,46 +51,15 @@ pub fn load(dirs: &[PathBuf], limit: Option<usize>) -> Result<Clips, Failure> {
         let before = clips.len();
         for r in records {
             bar.inc(1);
-            let bytes = match std::fs::read(&r.audio.path) {
-                Ok(b) => b,
-                Err(e) => {
-                    skipped.push(format!("{}: {e}", r.audio.path.display()));
-                    continue;
-                }
+            let src = Source {
+                path: r.audio.path.clone(),
+                start_s: r.audio.start_s,
+                end_s: r.audio.end_s,
             };
-            let hint = r.audio.path.extension().and_then(|e| e.to_str());
-            let segment = r.audio.start_s.is_some() || r.audio.end_s.is_some();
-            let opts = if segment { &untrimmed } else { &trimmed };
-            let (_, p) = match acula_core::features_from_bytes(
-                &front,
-                &bytes,
-                hint,
-                &DecodeLimits::default(),
-                opts,
-            ) {
-                Ok(x) => x,
-                Err(e) => {
-                    skipped.push(format!("{}: {e}", r.audio.path.display()));
-                    continue;
-                }
-            };
-            let f = p.features;
-            // A segment (ICBHI cycle, a cough's span) in frames of the untrimmed recording.
-            let (mut a, mut b) = (0usize, f.frames);
-            if let Some(s) = r.audio.start_s {
-                a = ((s * rate / hop) as usize).min(f.frames);
+            match clip(&front, &src) {
+                Ok(c) => clips.push(c),
+                Err(e) => skipped.push(e),
             }
-            if let Some(e) = r.audio.end_s {
-                b = ((e * rate / hop).ceil() as usize).clamp(a, f.frames);
-            }
-            if b - a < 16 {
-                skipped.push(format!("{}: under 16 frames after trimming", r.id));
-                continue;
-            }
-            clips.push(Clip {
-                frames: b - a,
-                data: f.data[a * f.n_mels..b * f.n_mels].to_vec(),
-            });
         }
         bar.finish_and_clear();
         sources.push((ds.id.to_string(), clips.len() - before, ds.synthetic));
@@ -111,6 +74,43 @@ pub fn load(dirs: &[PathBuf], limit: Option<usize>) -> Result<Clips, Failure> {
         mels: front.config().n_mels,
         sources,
         skipped,
+    })
+}
+
+/// The reference front end.
+pub fn front_end() -> Result<FrontEnd, Failure> {
+    FrontEnd::new(FrontEndConfig::default()).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// One clip's features: a whole recording trimmed of leading and trailing silence, or a segment cut
+/// from the untrimmed recording (where its times refer). Errors name the file.
+pub fn clip(front: &FrontEnd, src: &Source) -> Result<Clip, String> {
+    let rate = front.config().sample_rate as f64;
+    let hop = front.config().hop_length as f64;
+    let bytes = std::fs::read(&src.path).map_err(|e| format!("{}: {e}", src.path.display()))?;
+    let hint = src.path.extension().and_then(|e| e.to_str());
+    let segment = src.start_s.is_some() || src.end_s.is_some();
+    let opts = ProcessOptions {
+        trim: !segment,
+        pad: false,
+    };
+    let (_, p) =
+        acula_core::features_from_bytes(front, &bytes, hint, &DecodeLimits::default(), &opts)
+            .map_err(|e| format!("{}: {e}", src.path.display()))?;
+    let f = p.features;
+    let (mut a, mut b) = (0usize, f.frames);
+    if let Some(s) = src.start_s {
+        a = ((s * rate / hop) as usize).min(f.frames);
+    }
+    if let Some(e) = src.end_s {
+        b = ((e * rate / hop).ceil() as usize).clamp(a, f.frames);
+    }
+    if b - a < 16 {
+        return Err(format!("{}: under 16 frames of sound", src.path.display()));
+    }
+    Ok(Clip {
+        frames: b - a,
+        data: f.data[a * f.n_mels..b * f.n_mels].to_vec(),
     })
 }
 
@@ -132,7 +132,19 @@ impl Clips {
     /// # Shapes
     /// - output: `[count, crop, mels]` row-major
     pub fn batch(&self, seed: u64, first: usize, count: usize, crop: usize) -> Vec<f32> {
+        self.batch_with_ids(seed, first, count, crop).0
+    }
+
+    /// [`Self::batch`] and the index of the clip behind each example.
+    pub fn batch_with_ids(
+        &self,
+        seed: u64,
+        first: usize,
+        count: usize,
+        crop: usize,
+    ) -> (Vec<f32>, Vec<usize>) {
         let mut out = Vec::with_capacity(count * crop * self.mels);
+        let mut ids = Vec::with_capacity(count);
         // One permutation per epoch touched (usually one), not one per example.
         let n = self.clips.len();
         let mut cached: Option<(usize, Vec<usize>)> = None;
@@ -143,7 +155,9 @@ impl Clips {
                 Rng::for_item(seed, &format!("epoch-{epoch}")).shuffle(&mut order);
                 cached = Some((epoch, order));
             }
-            let clip = &self.clips[cached.as_ref().map(|(_, o)| o[g % n]).unwrap_or(0)];
+            let index = cached.as_ref().map(|(_, o)| o[g % n]).unwrap_or(0);
+            ids.push(index);
+            let clip = &self.clips[index];
             let mut rng = Rng::for_item(seed, &format!("crop-{g}"));
             if clip.frames >= crop {
                 let start = rng.below(clip.frames - crop + 1);
@@ -157,7 +171,7 @@ impl Clips {
                 }
             }
         }
-        out
+        (out, ids)
     }
 }
 

@@ -5,8 +5,11 @@
 //! which patches are hidden all derive from `(seed, s)` alone, and a checkpoint holds the model, the
 //! optimiser state and the step, so `--resume` continues exactly where an uninterrupted run would be.
 
+pub mod align;
 pub mod checkpoint;
 pub mod clips;
 pub mod config;
 pub mod log;
+pub mod losses;
 pub mod pretrain;
+pub mod run;

@@ -5,18 +5,15 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use acula_core::encoder::{Encoder, Mae, Masking};
-use burn::module::Module;
-use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
+use acula_core::encoder::{Encoder, Mae};
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
 
 use super::config::PretrainConfig;
-use super::log::{Log, StepLog};
-use super::{checkpoint, clips};
-use crate::rng::Rng;
-use crate::{output, Failure};
+use super::log::StepLog;
+use super::{clips, run};
+use crate::Failure;
 
 /// Arguments of `acula pretrain`.
 #[derive(Debug, Args)]
@@ -87,45 +84,12 @@ fn config(args: &PretrainArgs) -> Result<PretrainConfig, Failure> {
 /// Runs `acula pretrain`.
 pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
     let out = &args.out;
-    let cfg_path = out.join("config.json");
-    let cfg = if args.resume {
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| {
-            Failure::input(format!(
-                "cannot resume: {} ({e}); is --out a run folder?",
-                cfg_path.display()
-            ))
-        })?;
-        let saved: PretrainConfig = serde_json::from_str(&text)
-            .map_err(|e| Failure::input(format!("{}: {e}", cfg_path.display())))?;
-        let overrides = args.config.is_some()
-            || args.encoder.is_some()
-            || args.steps.is_some()
-            || args.batch.is_some()
-            || args.seed.is_some();
-        if overrides && config(args)? != saved {
-            return Err(Failure::usage(
-                "--resume continues the saved configuration; drop the other training flags or start a new run".into(),
-            ));
-        }
-        saved
-    } else {
-        if out.exists()
-            && std::fs::read_dir(out)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(true)
-        {
-            return Err(Failure::usage(format!(
-                "{} is not empty; give a new --out, or --resume to continue the run there",
-                out.display()
-            )));
-        }
-        let c = config(args)?;
-        std::fs::create_dir_all(out)
-            .map_err(|e| Failure::output(format!("cannot create {}: {e}", out.display())))?;
-        let json = serde_json::to_vec_pretty(&c).map_err(|e| Failure::output(e.to_string()))?;
-        output::write_atomic(&cfg_path, &json).map_err(|e| Failure::output(e.to_string()))?;
-        c
-    };
+    let overrides = args.config.is_some()
+        || args.encoder.is_some()
+        || args.steps.is_some()
+        || args.batch.is_some()
+        || args.seed.is_some();
+    let cfg: PretrainConfig = run::prepare(out, args.resume, overrides, || config(args))?;
 
     let data = clips::load(&args.datasets, args.limit)?;
     for (id, n, synthetic) in &data.sources {
@@ -145,35 +109,10 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
     let device = Device::flex().autodiff();
     device.seed(cfg.seed);
     let encoder = Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;
-    let mut model = Mae::new(encoder, &cfg.encoder, &cfg.mae, &device)
+    let model = Mae::new(encoder, &cfg.encoder, &cfg.mae, &device)
         .map_err(|e| Failure::usage(e.to_string()))?;
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(cfg.optim.weight_decay as f32)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(
-            cfg.optim.clip_norm as f32,
-        )))
-        .init();
-    let mut start = 0;
-    if args.resume {
-        match checkpoint::latest(out) {
-            Some((state, path)) => {
-                model = model
-                    .try_load_file(path.join("model.bpk"))
-                    .map_err(|e| Failure::input(format!("{}: {e:?}", path.display())))?;
-                optim = optim
-                    .load(path.join("optim.bpk"))
-                    .map_err(|e| Failure::input(format!("{}: {e:?}", path.display())))?;
-                start = state.step;
-                eprintln!("resuming at step {start} from {}", path.display());
-            }
-            None => eprintln!(
-                "no intact checkpoint in {}; starting from step 0",
-                out.display()
-            ),
-        }
-    }
-    let mut log = Log::open(&out.join("log.jsonl"), start)
-        .map_err(|e| Failure::output(format!("cannot write the log: {e}")))?;
+    let (mut model, mut optim, start, mut log) =
+        run::begin(out, args.resume, model, run::optimizer(&cfg.optim))?;
 
     let o = &cfg.optim;
     let crop = cfg.crop_frames;
@@ -189,11 +128,15 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
             let first = (s * o.accumulate + micro) * o.batch;
             let x = data.batch(cfg.seed, first, o.batch, crop);
             let x = Tensor::<3>::from_data(TensorData::new(x, [o.batch, crop, data.mels]), &device);
-            let mut rng = Rng::for_item(cfg.seed, &format!("mask-{s}-{micro}"));
-            let noise: Vec<f32> = (0..o.batch * tokens)
-                .map(|_| rng.uniform() as f32)
-                .collect();
-            let masking = Masking::from_noise(&noise, o.batch, tokens, cfg.mae.mask_ratio, &device);
+            let masking = run::masking(
+                cfg.seed,
+                s,
+                micro,
+                o.batch,
+                tokens,
+                cfg.mae.mask_ratio,
+                &device,
+            );
             let out = model.forward(x, &masking);
             let loss: f32 = out.loss.clone().into_scalar();
             if !loss.is_finite() {
@@ -219,30 +162,17 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
         bar.set_message(format!("pretrain loss {mean:.4} · {speed:.1} ex/s"));
         bar.inc(1);
         if (s + 1) % cfg.checkpoint_every == 0 || s + 1 == o.steps {
-            let m = model.clone();
-            checkpoint::save(out, s + 1, |dir| {
-                m.save_file(dir.join("model.bpk"))
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                optim
-                    .save(dir.join("optim.bpk"))
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                Ok(())
-            })
-            .map_err(|e| Failure::output(format!("cannot write a checkpoint: {e}")))?;
+            run::save(out, s + 1, &model, &optim)?;
         }
     }
     bar.finish_and_clear();
 
+    run::finish(
+        out,
+        "acula pretrain: masked-autoencoder loss",
+        &model.encoder,
+    )?;
     let entries = super::log::read(&out.join("log.jsonl"));
-    let svg = super::log::plot_svg(&entries, "acula pretrain: masked-autoencoder loss");
-    output::write_atomic(&out.join("loss.svg"), svg.as_bytes())
-        .map_err(|e| Failure::output(e.to_string()))?;
-    let encoder = model.encoder.clone();
-    let tmp = out.join(".encoder.bpk.tmp");
-    encoder
-        .save_file(&tmp)
-        .map_err(|e| Failure::output(format!("cannot write the encoder: {e:?}")))?;
-    std::fs::rename(&tmp, out.join("encoder.bpk")).map_err(|e| Failure::output(e.to_string()))?;
     let last = entries
         .last()
         .and_then(|e| e.losses.get("mae").copied())
