@@ -341,7 +341,9 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
             let grads = total.div_scalar(o.accumulate as f32).backward();
             acc.accumulate(&model, GradientsParams::from_grads(grads, &model));
         }
-        model = optim.step(lr, model, acc.grads());
+        let mut grads = acc.grads();
+        let grad_norm = super::clip::clip_global_norm(&model, &mut grads, o.clip_norm);
+        model = optim.step(lr, model, grads);
         let k = o.accumulate as f64;
         let (la, lm) = (sum_align / k, sum_mae / k);
         let speed = (o.batch * o.accumulate) as f64 / t0.elapsed().as_secs_f64();
@@ -358,6 +360,7 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
             step: s,
             losses,
             lr,
+            grad_norm,
             examples_per_s: speed,
         })
         .map_err(|e| Failure::output(format!("cannot write the log: {e}")))?;

@@ -23,7 +23,8 @@ pub struct OptimConfig {
     pub batch: usize,
     /// Micro-batches per optimiser step (2).
     pub accumulate: usize,
-    /// Gradient clipping: each parameter's gradient norm is capped at this value (1.0).
+    /// Gradient clipping: the global gradient norm is capped at this value (1.0), as PyTorch's
+    /// `clip_grad_norm_`.
     pub clip_norm: f64,
 }
 

@@ -13,6 +13,9 @@ pub struct StepLog {
     /// Loss per component (`mae`, `align`, `total`…), averaged over the accumulated micro-batches.
     pub losses: std::collections::BTreeMap<String, f64>,
     pub lr: f64,
+    /// Global gradient norm before clipping.
+    #[serde(default)]
+    pub grad_norm: f64,
     pub examples_per_s: f64,
 }
 

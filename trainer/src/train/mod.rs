@@ -7,6 +7,7 @@
 
 pub mod align;
 pub mod checkpoint;
+pub mod clip;
 pub mod clips;
 pub mod config;
 pub mod log;

@@ -149,13 +149,16 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
             let grads = out.loss.div_scalar(o.accumulate as f32).backward();
             acc.accumulate(&model, GradientsParams::from_grads(grads, &model));
         }
-        model = optim.step(lr, model, acc.grads());
+        let mut grads = acc.grads();
+        let grad_norm = super::clip::clip_global_norm(&model, &mut grads, o.clip_norm);
+        model = optim.step(lr, model, grads);
         let mean = loss_sum / o.accumulate as f64;
         let speed = (o.batch * o.accumulate) as f64 / t0.elapsed().as_secs_f64();
         log.write(&StepLog {
             step: s,
             losses: [("mae".to_string(), mean)].into_iter().collect(),
             lr,
+            grad_norm,
             examples_per_s: speed,
         })
         .map_err(|e| Failure::output(format!("cannot write the log: {e}")))?;

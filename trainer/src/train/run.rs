@@ -5,7 +5,6 @@ use std::path::Path;
 
 use acula_core::encoder::{Encoder, Masking};
 use burn::module::Module;
-use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::tensor::Device;
 use serde::{de::DeserializeOwned, Serialize};
@@ -16,11 +15,11 @@ use super::log::Log;
 use crate::rng::Rng;
 use crate::{output, Failure};
 
-/// AdamW with the run's weight decay and gradient clipping.
+/// AdamW with the run's weight decay (gradients are clipped by global norm before each step, see
+/// [`super::clip`]).
 pub fn optimizer(o: &OptimConfig) -> ModuleOptimizer {
     AdamWConfig::new()
         .with_weight_decay(o.weight_decay as f32)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(o.clip_norm as f32)))
         .init()
 }
 
