@@ -53,6 +53,9 @@ enum Command {
     Pretrain(train::pretrain::PretrainArgs),
     /// Align an encoder with a language-model teacher on recording–report pairs (the AcuLa objective).
     Align(train::align::AlignArgs),
+    /// The masked-autoencoder loss of given weights, input and noise (a parity tool).
+    #[command(hide = true)]
+    MaeLoss(train::mae_loss::MaeLossArgs),
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -100,6 +103,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::EmbedAudio(args) => embed_audio::run(&args),
         Command::Pretrain(args) => train::pretrain::run(&args),
         Command::Align(args) => train::align::run(&args),
+        Command::MaeLoss(args) => train::mae_loss::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
         },

@@ -15,8 +15,9 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::{patchify, sincos_table, Block, Encoder, EncoderConfig};
+use super::{layer_norm, patchify, sincos_table, Block, Encoder, EncoderConfig};
 use crate::error::ModelError;
+use crate::text::weights::Weights;
 
 /// Decoder size and masking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +167,46 @@ impl Mae {
             patch: config.patch,
             encoder,
         })
+    }
+
+    /// Encoder and decoder from PyTorch-named weights (OPERA's `decoder_embed`, `mask_token`,
+    /// `decoder_pos_embed` (computed when absent), `decoder_blocks.{i}.*` in the plain layout,
+    /// `decoder_norm`, `decoder_pred`).
+    pub fn load_pytorch(
+        config: &EncoderConfig,
+        mae: &MaeConfig,
+        bytes: &[u8],
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let w = Weights::parse(bytes)?;
+        let encoder = Encoder::load_weights(config, &w, device)?;
+        let mut m = Self::new(encoder, config, mae, device)?;
+        let dd = mae.decoder_dim;
+        let lin = |s: &str, d_in: usize, d_out: usize| -> Result<Linear, ModelError> {
+            let mut l = LinearConfig::new(d_in, d_out).init(device);
+            l.weight = w.linear_weight(&format!("{s}.weight"), d_in, d_out, device)?;
+            l.bias = Some(w.param1(&format!("{s}.bias"), d_out, device)?);
+            Ok(l)
+        };
+        m.decoder_embed = lin("decoder_embed", config.dim, dd)?;
+        m.mask_token = Param::from_tensor(w.tensor::<3>("mask_token", [1, 1, dd], device)?);
+        if w.has("decoder_pos_embed") {
+            let t = w.tensor::<3>("decoder_pos_embed", [1, config.tokens() + 1, dd], device)?;
+            m.decoder_pos_embed = Param::from_tensor(t).set_require_grad(false);
+        }
+        for (i, b) in m.decoder_blocks.iter_mut().enumerate() {
+            *b = Block::load(
+                &w,
+                &format!("decoder_blocks.{i}"),
+                dd,
+                config,
+                mae.decoder_heads,
+                device,
+            )?;
+        }
+        m.decoder_norm = layer_norm(&w, "decoder_norm", dd, config.eps, device)?;
+        m.decoder_pred = lin("decoder_pred", dd, config.patch_values())?;
+        Ok(m)
     }
 
     /// # Shapes

@@ -246,12 +246,58 @@ impl Block {
         }
     }
 
+    /// A block of width `dim` from PyTorch-named weights under `prefix` (`blocks.3`, `decoder_blocks.0`).
+    pub(crate) fn load(
+        w: &Weights,
+        prefix: &str,
+        dim: usize,
+        config: &EncoderConfig,
+        heads: usize,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let hidden = config.mlp_ratio * dim;
+        let lin = |s: &str, d_in: usize, d_out: usize| -> Result<Linear, ModelError> {
+            let mut l = LinearConfig::new(d_in, d_out).init(device);
+            l.weight = w.linear_weight(&format!("{prefix}.{s}.weight"), d_in, d_out, device)?;
+            l.bias = Some(w.param1(&format!("{prefix}.{s}.bias"), d_out, device)?);
+            Ok(l)
+        };
+        let ln = |s: &str| layer_norm(w, &format!("{prefix}.{s}"), dim, config.eps, device);
+        Ok(Self {
+            norm1: ln("norm1")?,
+            attn: Attention {
+                qkv: lin("attn.qkv", dim, 3 * dim)?,
+                proj: lin("attn.proj", dim, dim)?,
+                heads,
+            },
+            norm2: ln("norm2")?,
+            mlp: Mlp {
+                fc1: lin("mlp.fc1", dim, hidden)?,
+                fc2: lin("mlp.fc2", hidden, dim)?,
+            },
+        })
+    }
+
     /// # Shapes
     /// - x: `[batch, tokens, dim]` → `[batch, tokens, dim]`
     pub(crate) fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let x = x.clone() + self.attn.forward(self.norm1.forward(x));
         x.clone() + self.mlp.forward(self.norm2.forward(x))
     }
+}
+
+/// A LayerNorm of width `dim` from `{name}.weight` and `{name}.bias`.
+pub(crate) fn layer_norm(
+    w: &Weights,
+    name: &str,
+    dim: usize,
+    eps: f64,
+    device: &Device,
+) -> Result<LayerNorm, ModelError> {
+    let mut n = LayerNormConfig::new(dim).with_epsilon(eps).init(device);
+    n.gamma = w.param1(&format!("{name}.weight"), dim, device)?;
+    n.beta = Some(w.param1(&format!("{name}.bias"), dim, device)?);
+    Ok(n)
 }
 
 /// The patch projection (`patch_embed.proj`: PyTorch's strided `Conv2d`, here a linear map of each
@@ -334,8 +380,16 @@ impl Encoder {
         bytes: &[u8],
         device: &Device,
     ) -> Result<Self, ModelError> {
+        Self::load_weights(config, &Weights::parse(bytes)?, device)
+    }
+
+    /// [`Self::load_pytorch`] from parsed weights.
+    pub(crate) fn load_weights(
+        config: &EncoderConfig,
+        w: &Weights,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         let mut enc = Self::new(config, device)?;
-        let w = Weights::parse(bytes)?;
         let p = if w.has("encoder.cls_token") {
             "encoder."
         } else {
@@ -343,20 +397,7 @@ impl Encoder {
         };
         let d = config.dim;
         let name = |s: &str| format!("{p}{s}");
-        let lin = |s: &str, d_in: usize, d_out: usize| -> Result<Linear, ModelError> {
-            let mut l = LinearConfig::new(d_in, d_out).init(device);
-            l.weight = w.linear_weight(&name(&format!("{s}.weight")), d_in, d_out, device)?;
-            l.bias = Some(w.param1(&name(&format!("{s}.bias")), d_out, device)?);
-            Ok(l)
-        };
-        let ln = |s: &str| -> Result<LayerNorm, ModelError> {
-            let mut n = LayerNormConfig::new(d)
-                .with_epsilon(config.eps)
-                .init(device);
-            n.gamma = w.param1(&name(&format!("{s}.weight")), d, device)?;
-            n.beta = Some(w.param1(&name(&format!("{s}.bias")), d, device)?);
-            Ok(n)
-        };
+        let ln = |s: &str| layer_norm(w, &name(s), d, config.eps, device);
         // Conv2d weight [dim, 1, ph, pw] → one row of ph·pw values per output channel.
         let [ph, pw] = config.patch;
         let conv = w.tensor::<4>(&name("patch_embed.proj.weight"), [d, 1, ph, pw], device)?;
@@ -368,13 +409,14 @@ impl Encoder {
             enc.pos_embed = Param::from_tensor(t).set_require_grad(false);
         }
         for (i, b) in enc.blocks.iter_mut().enumerate() {
-            let s = format!("blocks.{i}");
-            b.norm1 = ln(&format!("{s}.norm1"))?;
-            b.attn.qkv = lin(&format!("{s}.attn.qkv"), d, 3 * d)?;
-            b.attn.proj = lin(&format!("{s}.attn.proj"), d, d)?;
-            b.norm2 = ln(&format!("{s}.norm2"))?;
-            b.mlp.fc1 = lin(&format!("{s}.mlp.fc1"), d, config.mlp_ratio * d)?;
-            b.mlp.fc2 = lin(&format!("{s}.mlp.fc2"), config.mlp_ratio * d, d)?;
+            *b = Block::load(
+                w,
+                &name(&format!("blocks.{i}")),
+                d,
+                config,
+                config.heads,
+                device,
+            )?;
         }
         enc.norm = ln("norm")?;
         Ok(enc)

@@ -12,5 +12,6 @@ pub mod clips;
 pub mod config;
 pub mod log;
 pub mod losses;
+pub mod mae_loss;
 pub mod pretrain;
 pub mod run;
