@@ -4,6 +4,7 @@
 //! 2 usage error (bad flags, unreadable or invalid config); 3 the output could not be written;
 //! 70 internal error (a bug: please report it).
 
+mod backend;
 mod cache;
 mod data;
 mod decode;

@@ -13,7 +13,7 @@ use std::time::Instant;
 use acula_core::encoder::{Encoder, EncoderConfig, Mae, MaeConfig, ProjectionHead};
 use burn::module::{Module, Param};
 use burn::optim::{GradientsAccumulator, GradientsParams};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,9 @@ pub struct AlignArgs {
     /// Continue the run in `--out` from its newest intact checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// CPU backend (results agree to rounding; speed differs, see BENCHMARKS.md).
+    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
+    pub backend: crate::backend::Backend,
 }
 
 fn config(args: &AlignArgs) -> Result<AlignConfig, Failure> {
@@ -247,7 +250,7 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
     let cfg: AlignConfig = run::prepare(out, args.resume, overrides, || config(args))?;
     let data = pairs(args)?;
 
-    let device = Device::flex().autodiff();
+    let device = args.backend.autodiff();
     device.seed(cfg.seed);
     let mut encoder =
         Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;

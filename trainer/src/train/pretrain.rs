@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use acula_core::encoder::{Encoder, Mae};
 use burn::optim::{GradientsAccumulator, GradientsParams};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 
 use super::config::PretrainConfig;
@@ -43,6 +43,9 @@ pub struct PretrainArgs {
     /// Continue the run in `--out` from its newest intact checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// CPU backend (results agree to rounding; speed differs, see BENCHMARKS.md).
+    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
+    pub backend: crate::backend::Backend,
     /// Use at most this many recordings per dataset (quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -106,7 +109,7 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
         );
     }
 
-    let device = Device::flex().autodiff();
+    let device = args.backend.autodiff();
     device.seed(cfg.seed);
     let encoder = Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;
     let model = Mae::new(encoder, &cfg.encoder, &cfg.mae, &device)
