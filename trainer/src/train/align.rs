@@ -86,60 +86,22 @@ pub struct AlignArgs {
     /// The reports' teacher embeddings (`acula embed-reports … --out X` wrote `X.npy`), same row order.
     #[arg(long)]
     pub embeddings: PathBuf,
-    /// Run folder.
-    #[arg(long, short)]
-    pub out: PathBuf,
     /// Start from a pre-trained encoder (`encoder.bpk` of an `acula pretrain` run).
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Training configuration (JSON; missing keys take the defaults).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
     /// Alignment loss, overriding the config.
     #[arg(long, value_enum)]
     pub loss: Option<AlignLoss>,
-    /// Optimiser steps, overriding the config.
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// Micro-batch size, overriding the config.
-    #[arg(long)]
-    pub batch: Option<usize>,
-    /// Seed, overriding the config.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Continue the run in `--out` from its newest intact checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-    /// CPU backend (results agree to rounding; speed differs, see BENCHMARKS.md).
-    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
-    pub backend: crate::backend::Backend,
+    #[command(flatten)]
+    pub run: run::RunArgs,
 }
 
 fn config(args: &AlignArgs) -> Result<AlignConfig, Failure> {
-    let mut c: AlignConfig = match &args.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))?;
-            serde_json::from_str(&text).map_err(|e| {
-                Failure::usage(format!(
-                    "{}: not a valid alignment configuration: {e}",
-                    p.display()
-                ))
-            })?
-        }
-        None => AlignConfig::default(),
-    };
+    let mut c: AlignConfig = args.run.load("alignment", |c: &mut AlignConfig| {
+        (&mut c.optim, &mut c.seed)
+    })?;
     if let Some(l) = args.loss {
         c.loss = l;
-    }
-    if let Some(s) = args.steps {
-        c.optim.steps = s;
-    }
-    if let Some(b) = args.batch {
-        c.optim.batch = b;
-    }
-    if let Some(s) = args.seed {
-        c.seed = s;
     }
     super::config::PretrainConfig {
         encoder: c.encoder.clone(),
@@ -241,16 +203,12 @@ fn pairs(args: &AlignArgs) -> Result<Pairs, Failure> {
 
 /// Runs `acula align`.
 pub fn run(args: &AlignArgs) -> Result<(), Failure> {
-    let out = &args.out;
-    let overrides = args.config.is_some()
-        || args.loss.is_some()
-        || args.steps.is_some()
-        || args.batch.is_some()
-        || args.seed.is_some();
-    let cfg: AlignConfig = run::prepare(out, args.resume, overrides, || config(args))?;
+    let out = &args.run.out;
+    let overrides = args.run.overrides() || args.loss.is_some();
+    let cfg: AlignConfig = run::prepare(out, args.run.resume, overrides, || config(args))?;
     let data = pairs(args)?;
 
-    let device = args.backend.autodiff();
+    let device = args.run.backend.autodiff();
     device.seed(cfg.seed);
     let mut encoder =
         Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;
@@ -287,7 +245,7 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
         )),
     };
     let (mut model, mut optim, start, mut log) =
-        run::begin(out, args.resume, model, run::optimizer(&cfg.optim))?;
+        run::begin(out, args.run.resume, model, run::optimizer(&cfg.optim))?;
 
     let o = &cfg.optim;
     let crop = cfg.crop_frames;

@@ -21,64 +21,25 @@ pub struct PretrainArgs {
     /// Dataset folders whose recordings (those with audio) are the training data.
     #[arg(required = true)]
     pub datasets: Vec<PathBuf>,
-    /// Run folder (created; must be empty or absent unless --resume).
-    #[arg(long, short)]
-    pub out: PathBuf,
-    /// Training configuration (JSON; missing keys take the defaults: gt-tiny, the reference's
-    /// optimiser settings).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: run::RunArgs,
     /// Encoder size, overriding the config: `gt-tiny`, `gt-small` or a JSON file.
     #[arg(long)]
     pub encoder: Option<String>,
-    /// Optimiser steps, overriding the config.
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// Micro-batch size, overriding the config.
-    #[arg(long)]
-    pub batch: Option<usize>,
-    /// Seed, overriding the config.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Continue the run in `--out` from its newest intact checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-    /// CPU backend (results agree to rounding; speed differs, see BENCHMARKS.md).
-    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
-    pub backend: crate::backend::Backend,
     /// Use at most this many recordings per dataset (quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
 }
 
 fn config(args: &PretrainArgs) -> Result<PretrainConfig, Failure> {
-    let mut c = match &args.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))?;
-            serde_json::from_str(&text).map_err(|e| {
-                Failure::usage(format!(
-                    "{}: not a valid training configuration: {e}",
-                    p.display()
-                ))
-            })?
-        }
-        None => PretrainConfig::default(),
-    };
+    let mut c: PretrainConfig = args.run.load("training", |c: &mut PretrainConfig| {
+        (&mut c.optim, &mut c.seed)
+    })?;
     if let Some(e) = &args.encoder {
         c.encoder = crate::embed_audio::encoder_config(e)?;
         if e == "gt-small" {
             c.mae = acula_core::encoder::MaeConfig::default();
         }
-    }
-    if let Some(s) = args.steps {
-        c.optim.steps = s;
-    }
-    if let Some(b) = args.batch {
-        c.optim.batch = b;
-    }
-    if let Some(s) = args.seed {
-        c.seed = s;
     }
     c.validate()?;
     Ok(c)
@@ -86,13 +47,9 @@ fn config(args: &PretrainArgs) -> Result<PretrainConfig, Failure> {
 
 /// Runs `acula pretrain`.
 pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
-    let out = &args.out;
-    let overrides = args.config.is_some()
-        || args.encoder.is_some()
-        || args.steps.is_some()
-        || args.batch.is_some()
-        || args.seed.is_some();
-    let cfg: PretrainConfig = run::prepare(out, args.resume, overrides, || config(args))?;
+    let out = &args.run.out;
+    let overrides = args.run.overrides() || args.encoder.is_some();
+    let cfg: PretrainConfig = run::prepare(out, args.run.resume, overrides, || config(args))?;
 
     let data = clips::load(&args.datasets, args.limit)?;
     for (id, n, synthetic) in &data.sources {
@@ -109,13 +66,13 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
         );
     }
 
-    let device = args.backend.autodiff();
+    let device = args.run.backend.autodiff();
     device.seed(cfg.seed);
     let encoder = Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;
     let model = Mae::new(encoder, &cfg.encoder, &cfg.mae, &device)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let (mut model, mut optim, start, mut log) =
-        run::begin(out, args.resume, model, run::optimizer(&cfg.optim))?;
+        run::begin(out, args.run.resume, model, run::optimizer(&cfg.optim))?;
 
     let o = &cfg.optim;
     let crop = cfg.crop_frames;

@@ -1,12 +1,13 @@
 //! The run folder shared by `pretrain` and `align`: its saved configuration, checkpoints of model and
 //! optimiser, and the files written at the end.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use acula_core::encoder::{Encoder, Masking};
 use burn::module::Module;
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::tensor::Device;
+use clap::Args;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::checkpoint;
@@ -14,6 +15,72 @@ use super::config::OptimConfig;
 use super::log::Log;
 use crate::rng::Rng;
 use crate::{output, Failure};
+
+/// The flags `pretrain` and `align` share: the run folder, the config file and its common overrides.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run folder (created; must be empty or absent unless --resume).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Training configuration (JSON; missing keys take the defaults).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Optimiser steps, overriding the config.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Micro-batch size, overriding the config.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Seed, overriding the config.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Continue the run in `--out` from its newest intact checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// CPU backend (results agree to rounding; speed differs, see README).
+    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
+    pub backend: crate::backend::Backend,
+}
+
+impl RunArgs {
+    /// Whether any of these flags changes the configuration.
+    pub fn overrides(&self) -> bool {
+        self.config.is_some() || self.steps.is_some() || self.batch.is_some() || self.seed.is_some()
+    }
+
+    /// The configuration file (or the defaults), with `--steps`, `--batch` and `--seed` applied
+    /// through `apply(optim, seed)`.
+    pub fn load<C: DeserializeOwned + Default>(
+        &self,
+        what: &str,
+        apply: impl FnOnce(&mut C) -> (&mut OptimConfig, &mut u64),
+    ) -> Result<C, Failure> {
+        let mut c: C = match &self.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| Failure::usage(format!("cannot read {}: {e}", p.display())))?;
+                serde_json::from_str(&text).map_err(|e| {
+                    Failure::usage(format!(
+                        "{}: not a valid {what} configuration: {e}",
+                        p.display()
+                    ))
+                })?
+            }
+            None => C::default(),
+        };
+        let (optim, seed) = apply(&mut c);
+        if let Some(s) = self.steps {
+            optim.steps = s;
+        }
+        if let Some(b) = self.batch {
+            optim.batch = b;
+        }
+        if let Some(v) = self.seed {
+            *seed = v;
+        }
+        Ok(c)
+    }
+}
 
 /// AdamW with the run's weight decay (gradients are clipped by global norm before each step, see
 /// [`super::clip`]).
