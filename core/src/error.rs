@@ -118,6 +118,45 @@ pub enum FrontEndError {
     },
 }
 
+/// Why a model bundle was refused.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum BundleError {
+    /// `manifest.json` is not JSON or misses required fields.
+    #[error("the bundle's manifest.json is not valid: {0}")]
+    Manifest(String),
+    /// Not an acula bundle at all.
+    #[error("this is not an acula model bundle (manifest format {0:?}); point to a folder written by `acula export`")]
+    NotABundle(String),
+    /// A format version this build cannot read.
+    #[error("the bundle has format version {found}, but this version of acula reads only version {supported}; export it again with a matching acula, or update acula")]
+    Version {
+        /// Version in the manifest.
+        found: u64,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A file listed in the manifest was not given.
+    #[error("the bundle file {0} is missing; copy the whole bundle folder")]
+    MissingFile(String),
+    /// A file's bytes do not match the manifest.
+    #[error("the bundle file {file} is damaged or was changed (expected {expected_bytes} bytes with sha256 {expected}, got {got_bytes} bytes with sha256 {got}); download or export the bundle again")]
+    Checksum {
+        /// File name.
+        file: String,
+        /// sha256 in the manifest.
+        expected: String,
+        /// sha256 of the given bytes.
+        got: String,
+        /// Size in the manifest.
+        expected_bytes: u64,
+        /// Size given.
+        got_bytes: u64,
+    },
+    /// The files agree with their checksums but not with each other or the manifest.
+    #[error("the bundle is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
 /// Errors from the embedding index.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum RetrievalError {
@@ -287,4 +326,13 @@ pub enum Error {
     /// The front end failed.
     #[error(transparent)]
     FrontEnd(#[from] FrontEndError),
+    /// A model bundle was refused.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// A model failed to load or run.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Retrieval failed.
+    #[error(transparent)]
+    Retrieval(#[from] RetrievalError),
 }

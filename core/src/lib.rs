@@ -3,18 +3,22 @@
 //! The part of AcuLa that runs everywhere — natively in the `acula` CLI and as wasm in the browser:
 //! audio decoding ([`audio`]), the reference log-mel front end ([`frontend`]), exact embedding retrieval
 //! ([`retrieval`]), the frozen language-model teachers ([`text`]: all-MiniLM-L6-v2; [`lm`]: SmolLM2 from
-//! its GGUF file) and, in later versions, the encoder and the bundle format. It takes bytes and slices and returns values: no file
+//! its GGUF file), the audio encoder ([`encoder`]), the model bundle ([`bundle`]), the recording-quality
+//! check ([`quality`]) and the screening pipeline that ties them together ([`screen`]). It takes bytes and slices and returns values: no file
 //! system, no web APIs, no printing.
 
 pub mod audio;
+pub mod bundle;
 pub mod encoder;
 pub mod error;
 pub mod frontend;
 pub mod lm;
+pub mod quality;
 pub mod retrieval;
+pub mod screen;
 pub mod text;
 
-pub use error::{AudioError, Error, FrontEndError, ModelError, RetrievalError};
+pub use error::{AudioError, BundleError, Error, FrontEndError, ModelError, RetrievalError};
 pub use frontend::{Features, FrontEnd, FrontEndConfig, ProcessOptions, Processed};
 
 use audio::{DecodeLimits, Decoded};

@@ -14,6 +14,7 @@ mod features;
 mod npy;
 mod output;
 mod progress;
+mod recipe;
 mod reports;
 mod rng;
 mod synth;
@@ -54,6 +55,8 @@ enum Command {
     Pretrain(train::pretrain::PretrainArgs),
     /// Align an encoder with a language-model teacher on recording–report pairs (the AcuLa objective).
     Align(train::align::AlignArgs),
+    /// The whole training recipe, from datasets to the model bundle, in one resumable command.
+    Train(recipe::TrainArgs),
     /// The masked-autoencoder loss of given weights, input and noise (a parity tool).
     #[command(hide = true)]
     MaeLoss(train::mae_loss::MaeLossArgs),
@@ -104,6 +107,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::EmbedAudio(args) => embed_audio::run(&args),
         Command::Pretrain(args) => train::pretrain::run(&args),
         Command::Align(args) => train::align::run(&args),
+        Command::Train(args) => recipe::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),

@@ -24,6 +24,7 @@ use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::NamedTensor;
 use crate::error::ModelError;
 use crate::text::weights::Weights;
 
@@ -531,6 +532,89 @@ impl Encoder {
     }
 }
 
+/// The values of a tensor (host read-back).
+fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
+    t.try_into_data()
+        .map_err(|e| ModelError::Backend(format!("{e:?}")))?
+        .try_to_vec()
+        .map_err(|e| ModelError::Backend(format!("{e:?}")))
+}
+
+/// A burn `Linear` as PyTorch's `{name}.weight` `[out, in]` and `{name}.bias`.
+fn export_linear(l: &Linear, name: &str, out: &mut Vec<NamedTensor>) -> Result<(), ModelError> {
+    let [d_in, d_out] = l.weight.val().dims();
+    out.push((
+        format!("{name}.weight"),
+        vec![d_out, d_in],
+        values(l.weight.val().transpose())?,
+    ));
+    if let Some(b) = &l.bias {
+        out.push((format!("{name}.bias"), vec![d_out], values(b.val())?));
+    }
+    Ok(())
+}
+
+/// A LayerNorm as `{name}.weight` and `{name}.bias`.
+fn export_norm(n: &LayerNorm, name: &str, out: &mut Vec<NamedTensor>) -> Result<(), ModelError> {
+    let d = n.gamma.val().dims()[0];
+    out.push((format!("{name}.weight"), vec![d], values(n.gamma.val())?));
+    if let Some(b) = &n.beta {
+        out.push((format!("{name}.bias"), vec![d], values(b.val())?));
+    }
+    Ok(())
+}
+
+impl Block {
+    /// This block's weights with PyTorch names under `prefix`.
+    pub(crate) fn export(
+        &self,
+        prefix: &str,
+        out: &mut Vec<NamedTensor>,
+    ) -> Result<(), ModelError> {
+        export_norm(&self.norm1, &format!("{prefix}.norm1"), out)?;
+        export_linear(&self.attn.qkv, &format!("{prefix}.attn.qkv"), out)?;
+        export_linear(&self.attn.proj, &format!("{prefix}.attn.proj"), out)?;
+        export_norm(&self.norm2, &format!("{prefix}.norm2"), out)?;
+        export_linear(&self.mlp.fc1, &format!("{prefix}.mlp.fc1"), out)?;
+        export_linear(&self.mlp.fc2, &format!("{prefix}.mlp.fc2"), out)
+    }
+}
+
+impl Encoder {
+    /// The weights with the PyTorch state-dict names that [`Self::load_pytorch`] reads, each under
+    /// `prefix` (`""` or `"encoder."`); the inverse of the importer.
+    pub fn export_pytorch(&self, prefix: &str) -> Result<Vec<NamedTensor>, ModelError> {
+        let mut out = Vec::new();
+        let d = self.dim;
+        let [ph, pw] = self.patch_embed.patch;
+        out.push((
+            format!("{prefix}patch_embed.proj.weight"),
+            vec![d, 1, ph, pw],
+            values(self.patch_embed.proj.weight.val().transpose())?,
+        ));
+        if let Some(b) = &self.patch_embed.proj.bias {
+            out.push((
+                format!("{prefix}patch_embed.proj.bias"),
+                vec![d],
+                values(b.val())?,
+            ));
+        }
+        out.push((
+            format!("{prefix}cls_token"),
+            vec![1, 1, d],
+            values(self.cls_token.val())?,
+        ));
+        let pos = self.pos_embed.val();
+        let dims = pos.dims().to_vec();
+        out.push((format!("{prefix}pos_embed"), dims, values(pos)?));
+        for (i, b) in self.blocks.iter().enumerate() {
+            b.export(&format!("{prefix}blocks.{i}"), &mut out)?;
+        }
+        export_norm(&self.norm, &format!("{prefix}norm"), &mut out)?;
+        Ok(out)
+    }
+}
+
 /// The projection head of the reference: `Linear → ReLU → Dropout(0.2) → Linear` (hidden 1,024,
 /// output 512), one for audio and one for text.
 #[derive(Module, Debug)]
@@ -556,6 +640,31 @@ impl ProjectionHead {
         let h = burn::tensor::activation::relu(self.fc1.forward(x));
         self.fc2.forward(self.dropout.forward(h))
     }
+
+    /// A head from PyTorch-named weights `{prefix}.fc1.*`, `{prefix}.fc2.*` (no dropout: inference).
+    pub fn load_weights(
+        w: &Weights,
+        prefix: &str,
+        d_in: usize,
+        hidden: usize,
+        d_out: usize,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let mut h = Self::new(d_in, hidden, d_out, 0.0, device);
+        h.fc1.weight = w.linear_weight(&format!("{prefix}.fc1.weight"), d_in, hidden, device)?;
+        h.fc1.bias = Some(w.param1(&format!("{prefix}.fc1.bias"), hidden, device)?);
+        h.fc2.weight = w.linear_weight(&format!("{prefix}.fc2.weight"), hidden, d_out, device)?;
+        h.fc2.bias = Some(w.param1(&format!("{prefix}.fc2.bias"), d_out, device)?);
+        Ok(h)
+    }
+
+    /// The weights as PyTorch names under `prefix` (the inverse of [`Self::load_weights`]).
+    pub fn export_pytorch(&self, prefix: &str) -> Result<Vec<NamedTensor>, ModelError> {
+        let mut out = Vec::new();
+        export_linear(&self.fc1, &format!("{prefix}.fc1"), &mut out)?;
+        export_linear(&self.fc2, &format!("{prefix}.fc2"), &mut out)?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -573,6 +682,36 @@ mod tests {
         let mut bad = EncoderConfig::gt_tiny();
         bad.patch = [5, 8];
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn export_then_import_gives_the_same_encoder_and_head() {
+        let device = Device::flex();
+        let mut c = EncoderConfig::gt_tiny();
+        c.dim = 32;
+        c.heads = 2;
+        c.depth = 2;
+        let enc = Encoder::new(&c, &device).unwrap();
+        let head = ProjectionHead::new(32, 16, 8, 0.2, &device);
+        let mut named = enc.export_pytorch("encoder.").unwrap();
+        named.extend(head.export_pytorch("audio_head").unwrap());
+        let bytes = crate::bundle::safetensors_bytes(&named, false).unwrap();
+        let w = Weights::parse(&bytes).unwrap();
+        let enc2 = Encoder::load_weights(&c, &w, &device).unwrap();
+        let head2 = ProjectionHead::load_weights(&w, "audio_head", 32, 16, 8, &device).unwrap();
+        let vals: Vec<f32> = (0..256 * 64)
+            .map(|i| ((i * 31) % 97) as f32 / 97.0)
+            .collect();
+        let x = Tensor::<3>::from_data(TensorData::new(vals, [1, 256, 64]), &device);
+        let a: Vec<f32> = values(head.forward(enc.forward(x.clone()))).unwrap();
+        let b: Vec<f32> = values(head2.forward(enc2.forward(x))).unwrap();
+        // Equal up to rounding (the transposed weights change the matmul's summation order).
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0f32, f32::max);
+        assert!(max < 1e-5, "{max}");
     }
 
     #[test]

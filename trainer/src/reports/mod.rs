@@ -136,7 +136,8 @@ fn read_journal(path: &Path) -> Vec<ReportRow> {
         .collect()
 }
 
-fn write_csv(path: &Path, rows: &[ReportRow]) -> anyhow::Result<()> {
+/// Writes report rows as the reports CSV (atomically).
+pub fn write_csv(path: &Path, rows: &[ReportRow]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;

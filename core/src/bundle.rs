@@ -1,0 +1,390 @@
+//! The model bundle: the one contract between the trainer (which writes it, `acula export`) and every
+//! place that screens a recording (`acula predict`, the web app). A bundle is a flat folder of files:
+//!
+//! | file | what |
+//! |---|---|
+//! | `manifest.json` | [`Manifest`]: format version, front end, encoder, tasks, teacher, training data, metrics, and the sha256 and size of every other file |
+//! | `model.safetensors` | the encoder (PyTorch OPERA-GT names under `encoder.`) and the audio projection head (`audio_head.fc1`, `audio_head.fc2`); half precision |
+//! | `heads.safetensors` | one linear head per screening task on the 512-d joint space: `<task>.weight` `[labels, 512]`, `<task>.bias` `[labels]`; f32 |
+//! | `reports.json` | the report index's texts and where each came from ([`ReportEntry`]) |
+//! | `reports.safetensors` | `embeddings` `[reports, 512]`: the reports in the joint space (text head output, L2-normalised); half precision |
+//!
+//! `core` never reads files: the caller hands over the bytes of each (the browser fetches them), and
+//! [`Bundle::new`] refuses a bundle whose format, version, sizes or checksums do not match.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::encoder::EncoderConfig;
+use crate::error::BundleError;
+use crate::quality::QualityConfig;
+use crate::FrontEndConfig;
+
+/// The `format` field of every bundle manifest.
+pub const FORMAT: &str = "acula-bundle";
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The manifest's file name.
+pub const MANIFEST: &str = "manifest.json";
+/// Encoder + audio head.
+pub const MODEL_FILE: &str = "model.safetensors";
+/// Task heads.
+pub const HEADS_FILE: &str = "heads.safetensors";
+/// Report texts.
+pub const REPORTS_FILE: &str = "reports.json";
+/// Report embeddings.
+pub const INDEX_FILE: &str = "reports.safetensors";
+/// The files every bundle has besides the manifest.
+pub const FILES: [&str; 4] = [MODEL_FILE, HEADS_FILE, REPORTS_FILE, INDEX_FILE];
+
+/// Size and checksum of one bundle file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Lower-case hex sha256 of the file's bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// The audio projection head's shape (`Linear(encoder.dim, hidden) → ReLU → Linear(hidden, dim)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadShape {
+    /// Hidden width (1,024).
+    pub hidden: usize,
+    /// Joint-space width (512).
+    pub dim: usize,
+}
+
+/// How a recording is cut for the encoder (OPERA's clip embedding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkConfig {
+    /// Frames per chunk (256 ≈ 8.2 s).
+    pub frames: usize,
+    /// A trailing piece shorter than this is dropped (16).
+    pub min_frames: usize,
+}
+
+impl Default for ChunkConfig {
+    fn default() -> Self {
+        Self {
+            frames: 256,
+            min_frames: 16,
+        }
+    }
+}
+
+/// One screening task of the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// Stable, descriptive, lower-case id (`covid19_cough`): the key of its score everywhere.
+    pub id: String,
+    /// Short name for people ("COVID-19 from a cough").
+    pub name: String,
+    /// What a high score means, in plain words, and what the task was trained on.
+    pub description: String,
+    /// The kind of recording the task applies to: `cough`, `breath`, `lung` or `heart`.
+    pub recording: String,
+    /// Class labels, in the order of the head's outputs.
+    pub labels: Vec<String>,
+    /// The label whose probability is the task's score (binary tasks).
+    pub positive: Option<String>,
+    /// Whether the head was trained on synthetic recordings only.
+    pub synthetic: bool,
+    /// Validation metrics and counts (`val_auroc`, `train`, `val`, …).
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+}
+
+/// The teacher the encoder was aligned with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeacherInfo {
+    /// Teacher id (`all-minilm-l6-v2`).
+    pub id: String,
+    /// Its embedding width.
+    pub dim: usize,
+    /// Who wrote the reports (`template-v1:seed=0`, `llm:gpt-4o`).
+    pub reports_writer: String,
+}
+
+/// The report index's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportsInfo {
+    /// Number of reports.
+    pub count: usize,
+    /// Embedding width (the joint space, 512).
+    pub dim: usize,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Bundle name (`acula-default`).
+    pub name: String,
+    /// Bundle version (free text, e.g. a date).
+    pub version: String,
+    /// When it was exported (RFC 3339, UTC).
+    pub created: String,
+    /// Intended use, shown to every user.
+    pub intended_use: String,
+    /// The front end the encoder was trained with.
+    pub front_end: FrontEndConfig,
+    /// The encoder's size.
+    pub encoder: EncoderConfig,
+    /// The audio projection head.
+    pub audio_head: HeadShape,
+    /// How recordings are chunked.
+    pub chunk: ChunkConfig,
+    /// The recording-quality thresholds.
+    pub quality: QualityConfig,
+    /// Screening tasks.
+    pub tasks: Vec<TaskSpec>,
+    /// The teacher.
+    pub teacher: TeacherInfo,
+    /// What the model was trained on, and how (free-form, written by the trainer).
+    pub training: serde_json::Value,
+    /// Evaluation numbers (free-form, written by `acula eval`).
+    #[serde(default)]
+    pub evaluation: serde_json::Value,
+    /// The report index.
+    pub reports: ReportsInfo,
+    /// Every other file of the bundle with its size and sha256.
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+/// One report of the index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportEntry {
+    /// The report.
+    pub text: String,
+    /// Dataset it was written for.
+    pub dataset: String,
+    /// Record it was written for.
+    pub record_id: String,
+    /// Whether the recording behind it is synthetic.
+    #[serde(default)]
+    pub synthetic: bool,
+}
+
+/// Lower-case hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Manifest {
+    /// Parses `manifest.json`, checking the format and its version before anything else (so an
+    /// older or newer bundle gets a version message, not a missing-field one).
+    pub fn parse(bytes: &[u8]) -> Result<Self, BundleError> {
+        let v: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| BundleError::Manifest(format!("not JSON ({e})")))?;
+        let format = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
+        if format != FORMAT {
+            return Err(BundleError::NotABundle(format.to_string()));
+        }
+        let version = v
+            .get("format_version")
+            .and_then(|f| f.as_u64())
+            .ok_or_else(|| BundleError::Manifest("no format_version".into()))?;
+        if version != u64::from(FORMAT_VERSION) {
+            return Err(BundleError::Version {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let m: Manifest =
+            serde_json::from_value(v).map_err(|e| BundleError::Manifest(e.to_string()))?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks what the fields say about each other.
+    fn validate(&self) -> Result<(), BundleError> {
+        let bad = |m: String| Err(BundleError::Manifest(m));
+        self.encoder
+            .validate()
+            .map_err(|e| BundleError::Manifest(e.to_string()))?;
+        if self.audio_head.dim == 0 || self.audio_head.hidden == 0 {
+            return bad("audio_head sizes must be ≥ 1".into());
+        }
+        if self.chunk.frames < self.encoder.patch[0] || self.chunk.min_frames == 0 {
+            return bad("chunk.frames must hold one patch and min_frames be ≥ 1".into());
+        }
+        if self.reports.dim != self.audio_head.dim {
+            return bad(format!(
+                "reports.dim {} differs from audio_head.dim {}",
+                self.reports.dim, self.audio_head.dim
+            ));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for t in &self.tasks {
+            let ok_id = !t.id.is_empty()
+                && t.id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok_id {
+                return bad(format!(
+                    "task id {:?} must be lower-case letters, digits and _",
+                    t.id
+                ));
+            }
+            if !ids.insert(&t.id) {
+                return bad(format!("task id {} appears twice", t.id));
+            }
+            if t.labels.len() < 2 {
+                return bad(format!("task {} needs at least 2 labels", t.id));
+            }
+            if let Some(p) = &t.positive {
+                if !t.labels.contains(p) {
+                    return bad(format!(
+                        "task {}: positive label {p:?} is not one of its labels",
+                        t.id
+                    ));
+                }
+            }
+        }
+        for f in FILES {
+            if !self.files.contains_key(f) {
+                return bad(format!("files has no entry for {f}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one file's bytes against the manifest (the browser calls this as each download ends).
+    pub fn verify_file(&self, name: &str, bytes: &[u8]) -> Result<(), BundleError> {
+        let entry = self
+            .files
+            .get(name)
+            .ok_or_else(|| BundleError::Inconsistent(format!("{name} is not in the manifest")))?;
+        let got = sha256_hex(bytes);
+        if got != entry.sha256 || bytes.len() as u64 != entry.bytes {
+            return Err(BundleError::Checksum {
+                file: name.to_string(),
+                expected: entry.sha256.clone(),
+                got,
+                expected_bytes: entry.bytes,
+                got_bytes: bytes.len() as u64,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A bundle whose manifest was read and whose every file matched its checksum.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The manifest.
+    pub manifest: Manifest,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Bundle {
+    /// Verifies `files` (name → bytes; extra names are ignored) against the manifest `manifest_bytes`.
+    pub fn new(
+        manifest_bytes: &[u8],
+        mut files: BTreeMap<String, Vec<u8>>,
+    ) -> Result<Self, BundleError> {
+        let manifest = Manifest::parse(manifest_bytes)?;
+        let mut kept = BTreeMap::new();
+        for name in manifest.files.keys() {
+            let bytes = files
+                .remove(name)
+                .ok_or_else(|| BundleError::MissingFile(name.clone()))?;
+            manifest.verify_file(name, &bytes)?;
+            kept.insert(name.clone(), bytes);
+        }
+        Ok(Self {
+            manifest,
+            files: kept,
+        })
+    }
+
+    /// The verified bytes of a file.
+    pub fn file(&self, name: &str) -> Result<&[u8], BundleError> {
+        self.files
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| BundleError::MissingFile(name.to_string()))
+    }
+
+    /// The report texts.
+    pub fn reports(&self) -> Result<Vec<ReportEntry>, BundleError> {
+        let r: Vec<ReportEntry> = serde_json::from_slice(self.file(REPORTS_FILE)?)
+            .map_err(|e| BundleError::Inconsistent(format!("{REPORTS_FILE}: {e}")))?;
+        if r.len() != self.manifest.reports.count {
+            return Err(BundleError::Inconsistent(format!(
+                "{REPORTS_FILE} has {} reports, the manifest says {}",
+                r.len(),
+                self.manifest.reports.count
+            )));
+        }
+        Ok(r)
+    }
+}
+
+/// A named tensor to write: `(name, shape, row-major values)`.
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
+/// Serialises tensors as a safetensors file, in half precision when `half` (else f32).
+pub fn safetensors_bytes(tensors: &[NamedTensor], half: bool) -> Result<Vec<u8>, BundleError> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let raw: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, v)| {
+            if half {
+                v.iter()
+                    .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+                    .collect()
+            } else {
+                v.iter().flat_map(|x| x.to_le_bytes()).collect()
+            }
+        })
+        .collect();
+    let dtype = if half { Dtype::F16 } else { Dtype::F32 };
+    let mut views = Vec::with_capacity(tensors.len());
+    for ((name, shape, values), bytes) in tensors.iter().zip(&raw) {
+        if shape.iter().product::<usize>() != values.len() {
+            return Err(BundleError::Inconsistent(format!(
+                "tensor {name}: shape {shape:?} does not hold {} values",
+                values.len()
+            )));
+        }
+        let view = TensorView::new(dtype, shape.clone(), bytes)
+            .map_err(|e| BundleError::Inconsistent(format!("tensor {name}: {e}")))?;
+        views.push((name.clone(), view));
+    }
+    safetensors::serialize(views, None)
+        .map_err(|e| BundleError::Inconsistent(format!("safetensors: {e}")))
+}
+
+/// Fills `manifest.files` from `files` (name → bytes) and returns the manifest's JSON: the last step
+/// of writing a bundle.
+pub fn seal(
+    manifest: &mut Manifest,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<u8>, BundleError> {
+    manifest.format = FORMAT.to_string();
+    manifest.format_version = FORMAT_VERSION;
+    manifest.files = files
+        .iter()
+        .map(|(name, bytes)| {
+            (
+                name.clone(),
+                FileEntry {
+                    sha256: sha256_hex(bytes),
+                    bytes: bytes.len() as u64,
+                },
+            )
+        })
+        .collect();
+    manifest.validate()?;
+    serde_json::to_vec_pretty(manifest).map_err(|e| BundleError::Manifest(e.to_string()))
+}
