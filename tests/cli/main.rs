@@ -2,6 +2,7 @@
 //! and exit code 1 without writing anything, and the flags do what they say. Real recordings from
 //! `../shared/data` are used where present (the test says so and passes without them otherwise).
 
+mod bundle;
 mod datasets;
 mod train;
 

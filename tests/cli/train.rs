@@ -127,6 +127,33 @@ fn a_killed_run_resumes_to_the_same_losses() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// Embeds the reports of `csv` with a mock teacher (made-up 8-d embeddings through the
+/// precomputed-embeddings reader) into `dir/emb.npy`.
+pub(crate) fn mock_teacher(csv: &Path, dir: &Path) {
+    let rows = super::datasets::csv_rows(&std::fs::read_to_string(csv).unwrap());
+    let jsonl: String = rows[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let v: Vec<f32> = (0..8)
+                .map(|k| ((i * 7 + k * 3) % 11) as f32 / 11.0)
+                .collect();
+            format!("{}\n", serde_json::json!({"text": r[2], "embedding": v}))
+        })
+        .collect();
+    std::fs::write(dir.join("t.jsonl"), jsonl).unwrap();
+    let o = acula()
+        .env("ACULA_CACHE", dir.join("cache"))
+        .arg("embed-reports")
+        .arg(csv)
+        .arg("--out")
+        .arg(dir.join("emb"))
+        .arg(format!("--teacher=file:{}", dir.join("t.jsonl").display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// `acula align` end to end on synthetic lung sounds. The teacher here is a file of made-up report
 /// embeddings (a mock of a language model, through the precomputed-embeddings reader): the real
 /// MiniLM path is covered by `tests/parity/teacher.py` and would need the model files in the test.
@@ -149,31 +176,7 @@ fn align_runs_with_every_loss() {
         .status()
         .unwrap()
         .success());
-    let rows = super::datasets::csv_rows(&std::fs::read_to_string(&csv).unwrap());
-    let jsonl: String = rows[1..]
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let v: Vec<f32> = (0..8)
-                .map(|k| ((i * 7 + k * 3) % 11) as f32 / 11.0)
-                .collect();
-            format!("{}\n", serde_json::json!({"text": r[2], "embedding": v}))
-        })
-        .collect();
-    std::fs::write(tmp.path().join("t.jsonl"), jsonl).unwrap();
-    let o = acula()
-        .env("ACULA_CACHE", tmp.path().join("cache"))
-        .arg("embed-reports")
-        .arg(&csv)
-        .arg("--out")
-        .arg(tmp.path().join("emb"))
-        .arg(format!(
-            "--teacher=file:{}",
-            tmp.path().join("t.jsonl").display()
-        ))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    mock_teacher(&csv, tmp.path());
     let cfg = tmp.path().join("align.json");
     std::fs::write(
         &cfg,

@@ -10,9 +10,12 @@ mod data;
 mod decode;
 mod embed;
 mod embed_audio;
+mod export;
 mod features;
+mod metrics;
 mod npy;
 mod output;
+mod predict;
 mod progress;
 mod recipe;
 mod reports;
@@ -55,6 +58,10 @@ enum Command {
     Pretrain(train::pretrain::PretrainArgs),
     /// Align an encoder with a language-model teacher on recording–report pairs (the AcuLa objective).
     Align(train::align::AlignArgs),
+    /// Write a model bundle from an alignment run: weights, task heads, report index, manifest.
+    Export(export::ExportArgs),
+    /// Screen recordings with a model bundle: quality, task scores, similar clinical reports.
+    Predict(predict::PredictArgs),
     /// The whole training recipe, from datasets to the model bundle, in one resumable command.
     Train(recipe::TrainArgs),
     /// The masked-autoencoder loss of given weights, input and noise (a parity tool).
@@ -108,6 +115,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Pretrain(args) => train::pretrain::run(&args),
         Command::Align(args) => train::align::run(&args),
         Command::Train(args) => recipe::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Predict(args) => predict::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),

@@ -78,6 +78,41 @@ pub struct AlignModel {
     pub log_scale: Param<Tensor<1>>,
 }
 
+impl AlignModel {
+    /// The model of `cfg` around `encoder`: a fresh decoder, fresh heads (text head from `text_dim`),
+    /// CLIP's initial temperature 0.07.
+    pub fn new(
+        encoder: Encoder,
+        cfg: &AlignConfig,
+        text_dim: usize,
+        device: &burn::tensor::Device,
+    ) -> Result<Self, Failure> {
+        let mae = Mae::new(encoder, &cfg.encoder, &cfg.mae, device)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        Ok(Self {
+            mae,
+            audio_head: ProjectionHead::new(
+                cfg.encoder.dim,
+                cfg.proj_hidden,
+                cfg.proj_dim,
+                cfg.dropout,
+                device,
+            ),
+            text_head: ProjectionHead::new(
+                text_dim,
+                cfg.proj_hidden,
+                cfg.proj_dim,
+                cfg.dropout,
+                device,
+            ),
+            log_scale: Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![(1.0f32 / 0.07).ln()], [1]),
+                device,
+            )),
+        })
+    }
+}
+
 /// Arguments of `acula align`.
 #[derive(Debug, Args)]
 pub struct AlignArgs {
@@ -220,30 +255,7 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
             ))
         })?;
     }
-    let mae = Mae::new(encoder, &cfg.encoder, &cfg.mae, &device)
-        .map_err(|e| Failure::usage(e.to_string()))?;
-    let model = AlignModel {
-        mae,
-        audio_head: ProjectionHead::new(
-            cfg.encoder.dim,
-            cfg.proj_hidden,
-            cfg.proj_dim,
-            cfg.dropout,
-            &device,
-        ),
-        text_head: ProjectionHead::new(
-            data.text_dim,
-            cfg.proj_hidden,
-            cfg.proj_dim,
-            cfg.dropout,
-            &device,
-        ),
-        // CLIP's initial temperature 0.07.
-        log_scale: Param::from_tensor(Tensor::from_data(
-            TensorData::new(vec![(1.0f32 / 0.07).ln()], [1]),
-            &device,
-        )),
-    };
+    let model = AlignModel::new(encoder, &cfg, data.text_dim, &device)?;
     let (mut model, mut optim, start, mut log) =
         run::begin(out, args.run.resume, model, run::optimizer(&cfg.optim))?;
 

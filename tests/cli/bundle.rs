@@ -1,0 +1,247 @@
+//! `acula export` and `acula predict` end to end: a tiny alignment run on synthetic heart sounds is
+//! exported with a murmur head, the bundle verifies, `predict --json` answers one object per file in
+//! input order (errors included), quality verdicts replace scores, and a damaged or newer bundle is
+//! refused with one line. The teacher is a file of made-up report embeddings (a mock of a language
+//! model: the real MiniLM is covered by `tests/parity/teacher.py`).
+
+use std::path::{Path, PathBuf};
+
+use super::{acula, signal, Wav};
+
+fn ok(c: &mut std::process::Command) -> std::process::Output {
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+/// A bundle exported from a 4-step alignment run; returns (bundle dir, heart dataset dir).
+fn tiny_bundle(tmp: &Path) -> (PathBuf, PathBuf) {
+    let ds = tmp.join("heart");
+    ok(acula()
+        .args([
+            "synth",
+            "heart",
+            "--patients",
+            "40",
+            "--seconds",
+            "4",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&ds));
+    let csv = tmp.join("r.csv");
+    ok(acula().arg("reports").arg(&ds).arg("--out").arg(&csv));
+    super::train::mock_teacher(&csv, tmp);
+    let cfg = tmp.join("align.json");
+    std::fs::write(
+        &cfg,
+        r#"{"encoder": {"patch": [16, 8], "dim": 32, "depth": 1, "heads": 2},
+            "mae": {"decoder_dim": 16, "decoder_depth": 1, "decoder_heads": 2},
+            "optim": {"steps": 4, "batch": 4, "accumulate": 1, "warmup_steps": 1, "lr": 0.001},
+            "proj_hidden": 16, "proj_dim": 8, "checkpoint_every": 2}"#,
+    )
+    .unwrap();
+    let run = tmp.join("run");
+    ok(acula()
+        .arg("align")
+        .arg(&csv)
+        .arg("--embeddings")
+        .arg(tmp.join("emb.npy"))
+        .arg("--out")
+        .arg(&run)
+        .arg("--config")
+        .arg(&cfg));
+    let bundle = tmp.join("bundle");
+    ok(acula()
+        .arg("export")
+        .arg("--run")
+        .arg(&run)
+        .arg("--reports")
+        .arg(&csv)
+        .arg("--embeddings")
+        .arg(tmp.join("emb.npy"))
+        .arg("--task")
+        .arg(format!("{}:murmur", ds.display()))
+        .arg("--out")
+        .arg(&bundle));
+    (bundle, ds)
+}
+
+fn predict_json(
+    bundle: &Path,
+    files: &[PathBuf],
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let o = acula()
+        .arg("predict")
+        .args(files)
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (o.status.code(), v, stderr)
+}
+
+#[test]
+fn export_then_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bundle, ds) = tiny_bundle(tmp.path());
+
+    // The manifest lists every file with its size, and says what the bundle is.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["format"], "acula-bundle");
+    assert_eq!(m["format_version"], 1);
+    assert!(m["intended_use"]
+        .as_str()
+        .unwrap()
+        .contains("not a diagnostic device"));
+    for f in [
+        "model.safetensors",
+        "heads.safetensors",
+        "reports.json",
+        "reports.safetensors",
+    ] {
+        let len = std::fs::metadata(bundle.join(f)).unwrap().len();
+        assert_eq!(m["files"][f]["bytes"], len, "{f}");
+        assert_eq!(m["files"][f]["sha256"].as_str().unwrap().len(), 64);
+    }
+    let task = &m["tasks"][0];
+    assert_eq!(task["id"], "heart_murmur");
+    assert_eq!(task["recording"], "heart");
+    assert_eq!(task["synthetic"], true);
+    assert!(task["metrics"]["test_auroc"].is_number(), "{task}");
+
+    // Two recordings, random bytes, a missing file, silence: one object each, in order.
+    let wavs: Vec<PathBuf> = std::fs::read_dir(ds.join("training_data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .take(2)
+        .collect();
+    assert_eq!(wavs.len(), 2);
+    let junk = tmp.path().join("junk.wav");
+    std::fs::write(
+        &junk,
+        (0..4000u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let silent = tmp.path().join("silent.wav");
+    std::fs::write(
+        &silent,
+        Wav::pcm(1, 16_000, 16).bytes(&vec![vec![0.0]; 48_000]),
+    )
+    .unwrap();
+    let short = tmp.path().join("short.wav");
+    std::fs::write(
+        &short,
+        Wav::pcm(1, 16_000, 16).bytes(&signal(1, 16_000, 0.4)),
+    )
+    .unwrap();
+    let files = vec![
+        wavs[0].clone(),
+        junk.clone(),
+        tmp.path().join("missing.wav"),
+        silent,
+        short,
+        wavs[1].clone(),
+    ];
+    let (code, v, stderr) = predict_json(&bundle, &files, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("2 of 6 files could not be screened"),
+        "{stderr}"
+    );
+    let arr = v.as_array().expect("a JSON array");
+    assert_eq!(arr.len(), 6);
+    for (o, f) in arr.iter().zip(&files) {
+        assert_eq!(o["file"], f.display().to_string());
+    }
+    for i in [0, 5] {
+        let o = &arr[i];
+        assert_eq!(o["quality"]["verdict"], "ok", "{o}");
+        let s = o["scores"]["heart_murmur"]["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&s), "{s}");
+        let reports = o["reports"].as_array().unwrap();
+        assert_eq!(reports.len(), 3);
+        assert!(!reports[0]["text"].as_str().unwrap().is_empty());
+        let sims: Vec<f64> = reports
+            .iter()
+            .map(|r| r["similarity"].as_f64().unwrap())
+            .collect();
+        assert!(sims[0] >= sims[1] && sims[1] >= sims[2], "{sims:?}");
+        assert!(!o["chunks"].as_array().unwrap().is_empty());
+    }
+    assert!(
+        arr[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a recognised audio file"),
+        "{}",
+        arr[1]
+    );
+    assert!(
+        arr[2]["error"].as_str().unwrap().contains("cannot read"),
+        "{}",
+        arr[2]
+    );
+    assert_eq!(arr[3]["quality"]["verdict"], "no_sound");
+    assert!(arr[3]
+        .get("scores")
+        .is_none_or(|s| s.as_object().unwrap().is_empty()));
+    assert_eq!(arr[4]["quality"]["verdict"], "too_short");
+
+    // The same file gives the same scores; --recording cough selects no heart task.
+    let (code, again, _) = predict_json(&bundle, &files[..1], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(again[0]["scores"], arr[0]["scores"]);
+    let (_, cough, _) = predict_json(&bundle, &files[..1], &["--recording", "cough"]);
+    assert!(cough[0]["scores"].as_object().unwrap().is_empty());
+
+    // A damaged file and a newer format version are refused with one line each.
+    let damaged = tmp.path().join("damaged");
+    std::fs::create_dir(&damaged).unwrap();
+    for e in std::fs::read_dir(&bundle).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, damaged.join(p.file_name().unwrap())).unwrap();
+    }
+    let model = damaged.join("model.safetensors");
+    let mut b = std::fs::read(&model).unwrap();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    std::fs::write(&model, b).unwrap();
+    let (code, _, stderr) = predict_json(&damaged, &files[..1], &[]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("model.safetensors is damaged"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let text = std::fs::read_to_string(bundle.join("manifest.json")).unwrap();
+    std::fs::write(
+        damaged.join("manifest.json"),
+        text.replace("\"format_version\": 1", "\"format_version\": 2"),
+    )
+    .unwrap();
+    let (code, _, stderr) = predict_json(&damaged, &files[..1], &[]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("format version 2"), "{stderr}");
+
+    // Export refuses to overwrite without --force.
+    let o = acula()
+        .args(["export", "--run"])
+        .arg(tmp.path().join("run"))
+        .arg("--reports")
+        .arg(tmp.path().join("r.csv"))
+        .arg("--embeddings")
+        .arg(tmp.path().join("emb.npy"))
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,225 @@
+//! `acula predict`: screens recordings with a model bundle, running the same `core` pipeline as the
+//! browser (quality check, chunking, embedding, task scores, similar reports).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use acula_core::audio::DecodeLimits;
+use acula_core::screen::{ScreenOptions, Screener, Screening};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::Failure;
+
+/// The kinds of recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Recording {
+    Cough,
+    Breath,
+    Lung,
+    Heart,
+}
+
+impl Recording {
+    fn id(self) -> &'static str {
+        match self {
+            Recording::Cough => "cough",
+            Recording::Breath => "breath",
+            Recording::Lung => "lung",
+            Recording::Heart => "heart",
+        }
+    }
+}
+
+/// Arguments of `acula predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Audio files (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A).
+    #[arg(required = true)]
+    pub audio: Vec<PathBuf>,
+    /// Model bundle folder (`acula export`).
+    #[arg(long, default_value = "www/models/default")]
+    pub bundle: PathBuf,
+    /// What the recordings are; only the bundle's tasks for that kind are scored (default: all).
+    #[arg(long, value_enum)]
+    pub recording: Option<Recording>,
+    /// How many similar reports per recording.
+    #[arg(long, default_value_t = 3)]
+    pub top_k: usize,
+    /// Print one JSON array (one object per input file, in input order) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A task score as printed.
+#[derive(Serialize)]
+struct ScoreOut {
+    name: String,
+    score: f32,
+    label: String,
+    probabilities: BTreeMap<String, f32>,
+    /// The bundle's held-out AUROC for the task.
+    test_auroc: Option<f64>,
+    synthetic: bool,
+}
+
+/// One file's result as printed with `--json`.
+#[derive(Serialize)]
+struct FileOut {
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality: Option<acula_core::quality::Quality>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chunks: Option<Vec<acula_core::screen::ChunkSpan>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scores: Option<BTreeMap<String, ScoreOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reports: Option<Vec<acula_core::screen::SimilarReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+}
+
+fn screen_file(
+    s: &Screener,
+    path: &std::path::Path,
+    opts: &ScreenOptions,
+) -> Result<Screening, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let hint = path.extension().and_then(|e| e.to_str());
+    let decoded = acula_core::audio::decode(&bytes, hint, &DecodeLimits::default())
+        .map_err(|e| e.to_string())?;
+    s.screen(&decoded.samples, decoded.sample_rate, opts)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `acula predict`.
+pub fn run(args: &PredictArgs) -> Result<(), Failure> {
+    let bundle = crate::export::read_bundle(&args.bundle)?;
+    let device = crate::backend::Backend::Flex.device();
+    let screener = Screener::new(&bundle, &device)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.bundle.display())))?;
+    let m = screener.manifest();
+    if let Some(r) = args.recording {
+        if !m.tasks.iter().any(|t| t.recording == r.id()) {
+            tracing::warn!(
+                "the bundle has no task for {} recordings; only similar reports are shown",
+                r.id()
+            );
+        }
+    }
+    let opts = ScreenOptions {
+        recording: args.recording.map(|r| r.id().to_string()),
+        top_k: args.top_k,
+    };
+    let mut out = Vec::new();
+    let mut failed = 0usize;
+    for path in &args.audio {
+        let t0 = Instant::now();
+        let file = path.display().to_string();
+        let result = screen_file(&screener, path, &opts);
+        let seconds = t0.elapsed().as_secs_f64();
+        let o = match result {
+            Ok(sc) => {
+                let scores = sc
+                    .scores
+                    .into_iter()
+                    .map(|s| {
+                        let spec = m.tasks.iter().find(|t| t.id == s.task);
+                        (
+                            s.task.clone(),
+                            ScoreOut {
+                                name: spec.map(|t| t.name.clone()).unwrap_or_default(),
+                                score: s.score,
+                                label: s.label,
+                                probabilities: s.probabilities,
+                                test_auroc: spec.and_then(|t| t.metrics["test_auroc"].as_f64()),
+                                synthetic: spec.is_some_and(|t| t.synthetic),
+                            },
+                        )
+                    })
+                    .collect();
+                FileOut {
+                    file,
+                    error: None,
+                    quality: Some(sc.quality),
+                    chunks: Some(sc.chunks),
+                    scores: Some(scores),
+                    reports: Some(sc.reports),
+                    seconds: Some(seconds),
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                FileOut {
+                    file,
+                    error: Some(e),
+                    quality: None,
+                    chunks: None,
+                    scores: None,
+                    reports: None,
+                    seconds: None,
+                }
+            }
+        };
+        if !args.json {
+            print_text(&o);
+        }
+        out.push(o);
+    }
+    if args.json {
+        let json =
+            serde_json::to_string_pretty(&out).map_err(|e| Failure::output(e.to_string()))?;
+        println!("{json}");
+    } else {
+        println!("{}", m.intended_use);
+    }
+    if failed > 0 {
+        return Err(Failure::input(format!(
+            "{failed} of {} files could not be screened (see above)",
+            args.audio.len()
+        )));
+    }
+    Ok(())
+}
+
+fn print_text(o: &FileOut) {
+    println!("{}", o.file);
+    if let Some(e) = &o.error {
+        println!("  error: {e}");
+        println!();
+        return;
+    }
+    if let Some(q) = &o.quality {
+        if !q.is_ok() {
+            println!("  quality: {:?} — {}", q.verdict, q.message);
+            println!();
+            return;
+        }
+        println!(
+            "  quality: ok ({:.1} s, loud parts at {:.0} dBFS)",
+            q.seconds, q.active_dbfs
+        );
+    }
+    if let Some(scores) = &o.scores {
+        for (id, s) in scores {
+            let auroc = s
+                .test_auroc
+                .map_or(String::new(), |a| format!(", held-out AUROC {a:.2}"));
+            let syn = if s.synthetic {
+                ", trained on synthetic data"
+            } else {
+                ""
+            };
+            println!("  {id:<26} {:.3}  ({}{auroc}{syn})", s.score, s.name);
+        }
+    }
+    if let Some(reports) = &o.reports {
+        for (i, r) in reports.iter().enumerate() {
+            println!("  report {} ({:.3}): {}", i + 1, r.similarity, r.text);
+        }
+    }
+    println!();
+}
