@@ -21,6 +21,7 @@ step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
 step "clippy (app, wasm32)" cargo clippy --locked -p acula-app --target wasm32-unknown-unknown -- -D warnings
 step "unit and integration tests" cargo test --locked
 step "app unit tests (native)" cargo test --locked -p acula-app
+step "GPU backends compile (wgpu, cuda)" env DOCS_RS=1 cargo check --locked -p acula-trainer --features wgpu,cuda
 step "release CLI" cargo build --locked --release -p acula-trainer
 step "wasm build (trunk)" trunk build --release
 step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py target/release/acula

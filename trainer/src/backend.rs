@@ -3,27 +3,49 @@
 use burn::tensor::Device;
 use clap::ValueEnum;
 
-/// CPU backends of burn (GPU backends come with the `wgpu`/`cuda` features, see the README).
+use crate::Failure;
+
+/// burn's backends. The GPU ones exist in builds with the `wgpu` or `cuda` feature
+/// (`cargo build --release -p acula-trainer --features wgpu`); elsewhere choosing one is a clear error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
     /// burn's `flex` CPU backend (pure Rust, SIMD + threads).
     Flex,
     /// burn's `ndarray` CPU backend (deprecated upstream in favour of flex; kept for comparison).
     Ndarray,
+    /// A GPU through wgpu (Vulkan, Metal, DirectX 12); needs the `wgpu` feature.
+    Wgpu,
+    /// An NVIDIA GPU through CUDA; needs the `cuda` feature.
+    Cuda,
 }
 
 impl Backend {
     /// The device for inference.
-    pub fn device(self) -> Device {
+    pub fn device(self) -> Result<Device, Failure> {
+        #[allow(unused_variables)] // every GPU feature enabled
+        let missing = |feature: &str| -> Result<Device, Failure> {
+            Err(Failure::usage(format!(
+                "this acula was built without GPU support for --backend {feature}; rebuild with \
+                 `cargo build --release -p acula-trainer --features {feature}`"
+            )))
+        };
         match self {
-            Backend::Flex => Device::flex(),
+            Backend::Flex => Ok(Device::flex()),
             #[allow(deprecated)] // measured against flex on purpose (issue 4)
-            Backend::Ndarray => Device::ndarray(),
+            Backend::Ndarray => Ok(Device::ndarray()),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(not(feature = "wgpu"))]
+            Backend::Wgpu => missing("wgpu"),
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => Ok(Device::cuda(0)),
+            #[cfg(not(feature = "cuda"))]
+            Backend::Cuda => missing("cuda"),
         }
     }
 
     /// The device for training (with autodiff).
-    pub fn autodiff(self) -> Device {
-        self.device().autodiff()
+    pub fn autodiff(self) -> Result<Device, Failure> {
+        Ok(self.device()?.autodiff())
     }
 }

@@ -538,7 +538,7 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
             args.out.display()
         )));
     }
-    let device = crate::backend::Backend::Flex.device();
+    let device = crate::backend::Backend::Flex.device()?;
     let rows = reports::read_csv(&args.reports).map_err(Failure::input)?;
     let bytes = std::fs::read(&args.embeddings)
         .map_err(|e| Failure::input(format!("cannot read {}: {e}", args.embeddings.display())))?;

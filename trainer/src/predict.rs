@@ -50,6 +50,9 @@ pub struct PredictArgs {
     /// Print one JSON array (one object per input file, in input order) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
+    pub backend: crate::backend::Backend,
 }
 
 /// A task score as printed.
@@ -98,7 +101,7 @@ fn screen_file(
 /// Runs `acula predict`.
 pub fn run(args: &PredictArgs) -> Result<(), Failure> {
     let bundle = crate::export::read_bundle(&args.bundle)?;
-    let device = crate::backend::Backend::Flex.device();
+    let device = args.backend.device()?;
     let screener = Screener::new(&bundle, &device)
         .map_err(|e| Failure::input(format!("{}: {e}", args.bundle.display())))?;
     let m = screener.manifest();
