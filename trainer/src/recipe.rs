@@ -300,7 +300,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
             crate::train::align::run(&AlignArgs {
                 reports: all_csv.clone(),
                 embeddings: emb_npy.clone(),
-                init: Some(pre.join("encoder.bpk")),
+                init: Some(pre.clone()),
                 loss: None,
                 run: run_args(&al, &al_json),
             })

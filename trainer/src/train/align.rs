@@ -121,7 +121,8 @@ pub struct AlignArgs {
     /// The reports' teacher embeddings (`acula embed-reports … --out X` wrote `X.npy`), same row order.
     #[arg(long)]
     pub embeddings: PathBuf,
-    /// Start from a pre-trained encoder (`encoder.bpk` of an `acula pretrain` run).
+    /// Start from a pre-trained encoder: an `acula pretrain` run folder (encoder and MAE decoder from
+    /// its newest checkpoint) or an `encoder.bpk` file (encoder only; the decoder starts fresh).
     #[arg(long)]
     pub init: Option<PathBuf>,
     /// Alignment loss, overriding the config.
@@ -247,7 +248,11 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
     device.seed(cfg.seed);
     let mut encoder =
         Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;
-    if let Some(init) = &args.init {
+    // `--init FILE`: an encoder (`encoder.bpk`); `--init DIR`: a pre-training run, whose newest
+    // checkpoint gives the encoder and the MAE decoder both (so the MAE term does not restart from a
+    // random decoder).
+    let run_init = args.init.as_ref().filter(|p| p.is_dir());
+    if let Some(init) = args.init.as_ref().filter(|p| !p.is_dir()) {
         encoder = encoder.try_load_file(init).map_err(|e| {
             Failure::input(format!(
                 "{}: not an encoder of this size ({e:?})",
@@ -255,7 +260,26 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
             ))
         })?;
     }
-    let model = AlignModel::new(encoder, &cfg, data.text_dim, &device)?;
+    let mut model = AlignModel::new(encoder, &cfg, data.text_dim, &device)?;
+    if let Some(dir) = run_init {
+        let (state, ck) = super::checkpoint::latest(dir).ok_or_else(|| {
+            Failure::input(format!(
+                "{}: no intact checkpoint; --init takes an encoder.bpk or an `acula pretrain` run folder",
+                dir.display()
+            ))
+        })?;
+        model.mae = model.mae.try_load_file(ck.join("model.bpk")).map_err(|e| {
+            Failure::input(format!(
+                "{}: not a pre-training run of this encoder and decoder size ({e:?})",
+                ck.display()
+            ))
+        })?;
+        eprintln!(
+            "encoder and decoder from {} (step {})",
+            ck.display(),
+            state.step
+        );
+    }
     let (mut model, mut optim, start, mut log) =
         run::begin(out, args.run.resume, model, run::optimizer(&cfg.optim))?;
 
