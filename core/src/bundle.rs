@@ -388,3 +388,92 @@ pub fn seal(
     manifest.validate()?;
     serde_json::to_vec_pretty(manifest).map_err(|e| BundleError::Manifest(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed() -> (Vec<u8>, BTreeMap<String, Vec<u8>>) {
+        let mut m = Manifest {
+            format: String::new(),
+            format_version: 0,
+            name: "t".into(),
+            version: "1".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            intended_use: "test".into(),
+            front_end: FrontEndConfig::default(),
+            encoder: EncoderConfig::gt_tiny(),
+            audio_head: HeadShape { hidden: 4, dim: 2 },
+            chunk: ChunkConfig::default(),
+            quality: QualityConfig::default(),
+            tasks: vec![TaskSpec {
+                id: "heart_murmur".into(),
+                name: "Murmur".into(),
+                description: "d".into(),
+                recording: "heart".into(),
+                labels: vec!["absent".into(), "present".into()],
+                positive: Some("present".into()),
+                synthetic: true,
+                metrics: serde_json::Value::Null,
+            }],
+            teacher: TeacherInfo {
+                id: "x".into(),
+                dim: 3,
+                reports_writer: "w".into(),
+            },
+            training: serde_json::Value::Null,
+            evaluation: serde_json::Value::Null,
+            reports: ReportsInfo { count: 0, dim: 2 },
+            files: BTreeMap::new(),
+        };
+        let files: BTreeMap<String, Vec<u8>> = FILES
+            .iter()
+            .map(|f| (f.to_string(), f.as_bytes().to_vec()))
+            .collect();
+        (seal(&mut m, &files).unwrap(), files)
+    }
+
+    #[test]
+    fn a_sealed_bundle_verifies_and_every_fault_is_named() {
+        let (manifest, files) = sealed();
+        let b = Bundle::new(&manifest, files.clone()).unwrap();
+        assert_eq!(b.file(MODEL_FILE).unwrap(), MODEL_FILE.as_bytes());
+        assert_eq!(b.manifest.format_version, FORMAT_VERSION);
+
+        let mut damaged = files.clone();
+        damaged.get_mut(HEADS_FILE).unwrap()[0] ^= 1;
+        assert!(matches!(
+            Bundle::new(&manifest, damaged),
+            Err(BundleError::Checksum { file, .. }) if file == HEADS_FILE
+        ));
+        let mut missing = files.clone();
+        missing.remove(INDEX_FILE);
+        assert_eq!(
+            Bundle::new(&manifest, missing).unwrap_err(),
+            BundleError::MissingFile(INDEX_FILE.into())
+        );
+        let text = String::from_utf8(manifest.clone()).unwrap();
+        let newer = text.replace("\"format_version\": 1", "\"format_version\": 2");
+        assert_eq!(
+            Bundle::new(newer.as_bytes(), files.clone()).unwrap_err(),
+            BundleError::Version {
+                found: 2,
+                supported: 1
+            }
+        );
+        let other = text.replace("\"acula-bundle\"", "\"something-else\"");
+        assert!(matches!(
+            Bundle::new(other.as_bytes(), files.clone()),
+            Err(BundleError::NotABundle(_))
+        ));
+        assert!(matches!(
+            Bundle::new(b"not json", files.clone()),
+            Err(BundleError::Manifest(_))
+        ));
+        let bad_id = text.replace("heart_murmur", "Heart Murmur");
+        assert!(matches!(
+            Bundle::new(bad_id.as_bytes(), files),
+            Err(BundleError::Manifest(m)) if m.contains("lower-case")
+        ));
+    }
+}

@@ -245,3 +245,25 @@ fn export_then_predict() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn the_recipe_names_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = acula()
+        .args(["train", "--recipe", "default", "--data"])
+        .arg(tmp.path().join("nothing"))
+        .arg("--out")
+        .arg(tmp.path().join("run"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("covid19-cough") && e.contains("is missing"),
+        "{e}"
+    );
+    assert!(
+        !tmp.path().join("run").exists(),
+        "nothing written on failure"
+    );
+}
