@@ -308,6 +308,59 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
     )? {
         return Ok(());
     }
+
+    // 6. Heads and bundle.
+    let bundle_dir = out.join("bundle");
+    let training = serde_json::json!({
+        "recipe": "default",
+        "command": format!("acula train --recipe default --seed {}", args.seed),
+        "seed": args.seed,
+        "what": "gt-tiny pre-trained from scratch as a masked autoencoder, then aligned (released CKA + MAE) with all-MiniLM-L6-v2 embeddings of template clinical reports",
+        "datasets": [
+            {"id": "covid19-cough", "real": true, "what": "927 induced coughs (CC0), phone and messenger recordings, COVID-19 status"},
+            {"id": "kauh", "real": true, "what": "30 stethoscope lung recordings (KAUH subset, CC BY 4.0)"},
+            {"id": "icbhi-synth", "real": false, "what": "synthetic lung sounds following the real ICBHI 2017 annotations, diagnoses and demographics (no real ICBHI audio)"},
+            {"id": "circor-synth", "real": false, "what": "synthetic heart sounds with murmurs in the CirCor layout (200 patients)"},
+        ],
+        "pretrain": {
+            "config": pre_cfg,
+            "final_losses": crate::train::log::read(&pre.join("log.jsonl")).last().map(|l| l.losses.clone()),
+        },
+    });
+    let training_json = out.join("training.json");
+    write_json(&training_json, &training)?;
+    if !stages.run(6, "task heads and the bundle", false, || {
+        crate::export::run(&crate::export::ExportArgs {
+            run: al.clone(),
+            reports: all_csv.clone(),
+            embeddings: emb_npy.clone(),
+            tasks: vec![
+                format!("{}:covid", args.data.join("covid19-cough").display()),
+                format!("{}:copd", lung.display()),
+                format!("{}:murmur", heart.display()),
+            ],
+            out: bundle_dir.clone(),
+            name: "acula-default".into(),
+            version: None,
+            seed: args.seed,
+            training_json: Some(training_json.clone()),
+            force: true,
+        })
+    })? {
+        return Ok(());
+    }
+    if let Some(dest) = &args.publish {
+        let b = crate::export::read_bundle(&bundle_dir)?;
+        let mut files = std::collections::BTreeMap::new();
+        for name in acula_core::bundle::FILES {
+            let bytes = b.file(name).map_err(|e| Failure::input(e.to_string()))?;
+            files.insert(name.to_string(), bytes.to_vec());
+        }
+        let manifest = std::fs::read(bundle_dir.join(acula_core::bundle::MANIFEST))
+            .map_err(|e| Failure::input(e.to_string()))?;
+        crate::export::write_bundle(dest, &manifest, &files)?;
+        eprintln!("published → {}", dest.display());
+    }
     Ok(())
 }
 
