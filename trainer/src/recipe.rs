@@ -6,7 +6,7 @@
 //! 2. template clinical reports for every recording with audio, merged into one CSV;
 //! 3. the reports' MiniLM teacher embeddings;
 //! 4. masked-autoencoder pre-training of `gt-tiny` on every recording;
-//! 5. AcuLa alignment (released CKA + MAE) from the pre-trained encoder;
+//! 5. AcuLa alignment (symmetric InfoNCE + MAE) from the pre-trained encoder and decoder;
 //! 6. the screening heads and the bundle (`acula export`).
 //!
 //! `stages.jsonl` in the run folder records each stage's wall time.
@@ -84,6 +84,10 @@ pub fn default_configs(seed: u64) -> (PretrainConfig, AlignConfig) {
             accumulate: 2,
             ..OptimConfig::default()
         },
+        // Measured on this recipe: the released "CKA" form is invariant to which recording goes with
+        // which report (it compares feature covariances), so its joint space did not pair them: no
+        // recording's nearest report came from its own dataset (0 of 100). InfoNCE pairs them.
+        loss: crate::train::losses::AlignLoss::InfoNce,
         seed,
         checkpoint_every: 50,
         ..AlignConfig::default()
@@ -315,7 +319,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
         "recipe": "default",
         "command": format!("acula train --recipe default --seed {}", args.seed),
         "seed": args.seed,
-        "what": "gt-tiny pre-trained from scratch as a masked autoencoder, then aligned (released CKA + MAE) with all-MiniLM-L6-v2 embeddings of template clinical reports",
+        "what": "gt-tiny pre-trained from scratch as a masked autoencoder, then aligned (symmetric InfoNCE + MAE) with all-MiniLM-L6-v2 embeddings of template clinical reports",
         "datasets": [
             {"id": "covid19-cough", "real": true, "what": "927 induced coughs (CC0), phone and messenger recordings, COVID-19 status"},
             {"id": "kauh", "real": true, "what": "30 stethoscope lung recordings (KAUH subset, CC BY 4.0)"},
