@@ -187,7 +187,7 @@ mod tests {
         let c = QualityConfig::default();
         assert_eq!(check(&tone(3.0, 0.3), 16_000, &c).verdict, Verdict::Ok);
         assert_eq!(
-            check(&tone(0.5, 0.3), 16_000, &c).verdict,
+            check(&tone(0.3, 0.3), 16_000, &c).verdict,
             Verdict::TooShort
         );
         assert_eq!(check(&[], 16_000, &c).verdict, Verdict::TooShort);

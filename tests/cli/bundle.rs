@@ -111,6 +111,14 @@ fn export_then_predict() {
         assert_eq!(m["files"][f]["bytes"], len, "{f}");
         assert_eq!(m["files"][f]["sha256"].as_str().unwrap().len(), 64);
     }
+    let reports: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("reports.json")).unwrap()).unwrap();
+    let reports = reports.as_array().unwrap();
+    assert_eq!(m["reports"]["count"], reports.len());
+    assert!(
+        reports.iter().all(|r| r["synthetic"] == true),
+        "synthetic recordings are flagged"
+    );
     let task = &m["tasks"][0];
     assert_eq!(task["id"], "heart_murmur");
     assert_eq!(task["recording"], "heart");

@@ -182,7 +182,7 @@ fn report_index(
     rows: &[reports::ReportRow],
     emb: &[f32],
     dim: usize,
-    synthetic: &BTreeSet<String>,
+    synthetic: &[bool],
     device: &burn::tensor::Device,
 ) -> Result<(Vec<ReportEntry>, Vec<f32>), Failure> {
     let mut seen = BTreeSet::new();
@@ -194,7 +194,7 @@ fn report_index(
                 text: r.report.clone(),
                 dataset: r.dataset.clone(),
                 record_id: r.record_id.clone(),
-                synthetic: synthetic.contains(&r.dataset),
+                synthetic: synthetic[i],
             });
             picked.push(i);
         }
@@ -628,17 +628,27 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
         bundle::safetensors_bytes(&named, true).map_err(|e| Failure::input(e.to_string()))?;
 
     // 2. The report index.
-    let synthetic: BTreeSet<String> = task_sets
+    // A row is synthetic when its recording lies under a folder marked by `acula synth`.
+    let mut marked: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    let row_synthetic: Vec<bool> = rows
         .iter()
-        .filter(|(d, _)| d.synthetic)
-        .map(|(d, _)| d.id.to_string())
-        .chain(
-            rows.iter()
-                .filter(|r| r.dataset.ends_with("-synth") || r.audio_path.contains("-synth/"))
-                .map(|r| r.dataset.clone()),
-        )
+        .map(|r| {
+            let path = Path::new(&r.audio_path);
+            let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            *marked.entry(dir.clone()).or_insert_with(|| {
+                dir.ancestors()
+                    .any(|a| a.join(crate::synth::MARKER).is_file())
+            })
+        })
         .collect();
-    let (entries, index_rows) = report_index(&model, &rows, &emb, text_dim, &synthetic, &device)?;
+    let synthetic: BTreeSet<String> = rows
+        .iter()
+        .zip(&row_synthetic)
+        .filter(|(_, s)| **s)
+        .map(|(r, _)| r.dataset.clone())
+        .collect();
+    let (entries, index_rows) =
+        report_index(&model, &rows, &emb, text_dim, &row_synthetic, &device)?;
     let proj = cfg.proj_dim;
     let index_bytes = bundle::safetensors_bytes(
         &[(
