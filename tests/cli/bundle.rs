@@ -34,14 +34,7 @@ fn tiny_bundle(tmp: &Path) -> (PathBuf, PathBuf) {
     ok(acula().arg("reports").arg(&ds).arg("--out").arg(&csv));
     super::train::mock_teacher(&csv, tmp);
     let cfg = tmp.join("align.json");
-    std::fs::write(
-        &cfg,
-        r#"{"encoder": {"patch": [16, 8], "dim": 32, "depth": 1, "heads": 2},
-            "mae": {"decoder_dim": 16, "decoder_depth": 1, "decoder_heads": 2},
-            "optim": {"steps": 4, "batch": 4, "accumulate": 1, "warmup_steps": 1, "lr": 0.001},
-            "proj_hidden": 16, "proj_dim": 8, "checkpoint_every": 2}"#,
-    )
-    .unwrap();
+    std::fs::write(&cfg, super::train::TINY_ALIGN).unwrap();
     let run = tmp.join("run");
     ok(acula()
         .arg("align")

@@ -127,6 +127,12 @@ fn a_killed_run_resumes_to_the_same_losses() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A 4-step alignment configuration of a 1-block, 32-wide encoder (seconds in a debug build).
+pub(crate) const TINY_ALIGN: &str = r#"{"encoder": {"patch": [16, 8], "dim": 32, "depth": 1, "heads": 2},
+            "mae": {"decoder_dim": 16, "decoder_depth": 1, "decoder_heads": 2},
+            "optim": {"steps": 4, "batch": 4, "accumulate": 1, "warmup_steps": 1, "lr": 0.001},
+            "proj_hidden": 16, "proj_dim": 8, "checkpoint_every": 2}"#;
+
 /// Embeds the reports of `csv` with a mock teacher (made-up 8-d embeddings through the
 /// precomputed-embeddings reader) into `dir/emb.npy`.
 pub(crate) fn mock_teacher(csv: &Path, dir: &Path) {
@@ -178,14 +184,7 @@ fn align_runs_with_every_loss() {
         .success());
     mock_teacher(&csv, tmp.path());
     let cfg = tmp.path().join("align.json");
-    std::fs::write(
-        &cfg,
-        r#"{"encoder": {"patch": [16, 8], "dim": 32, "depth": 1, "heads": 2},
-            "mae": {"decoder_dim": 16, "decoder_depth": 1, "decoder_heads": 2},
-            "optim": {"steps": 4, "batch": 4, "accumulate": 1, "warmup_steps": 1, "lr": 0.001},
-            "proj_hidden": 16, "proj_dim": 8, "checkpoint_every": 2}"#,
-    )
-    .unwrap();
+    std::fs::write(&cfg, TINY_ALIGN).unwrap();
     for loss in ["released-cka", "linear-cka", "info-nce"] {
         let run = tmp.path().join(loss);
         let o = acula()
