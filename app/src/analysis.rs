@@ -29,6 +29,8 @@ pub struct Analysis {
     pub features: Features,
     /// Milliseconds spent in the wasm front end (mono, resample, log-mel).
     pub front_end_ms: f64,
+    /// The mono PCM at `decoded_rate` (what the analyser screens, as `acula predict` does).
+    pub mono: Vec<f32>,
 }
 
 fn js_err(context: &str, e: wasm_bindgen::JsValue) -> String {
@@ -102,6 +104,7 @@ pub async fn analyse(name: String, buffer: ArrayBuffer) -> Result<Analysis, Stri
         })
         .collect::<Result<_, _>>()?;
     let refs: Vec<&[f32]> = planes.iter().map(|p| p.as_slice()).collect();
+    let mono = acula_core::audio::mix_to_mono(&refs);
     let decoded_rate = audio.sample_rate().round() as u32;
     let front_end = FrontEnd::new(FrontEndConfig::default()).map_err(|e| e.to_string())?;
     let t0 = now_ms();
@@ -118,5 +121,6 @@ pub async fn analyse(name: String, buffer: ArrayBuffer) -> Result<Analysis, Stri
         duration_s: f64::from(audio.length()) / f64::from(audio.sample_rate()),
         features: processed.features,
         front_end_ms,
+        mono,
     })
 }

@@ -1,20 +1,44 @@
-//! The acula web page: choose or drop a recording; the browser decodes it, `acula-core` (compiled to
-//! wasm) computes the reference log-mel front end, and the page draws the spectrogram.
-//! Nothing leaves the device: there is no request other than for the page's own files.
+//! The acula web page. The page (this crate on the main thread) decodes recordings with the browser,
+//! draws them, and shows results; the analyser (this same wasm module inside a Web Worker, see
+//! `worker.rs`) loads the model bundle and screens recordings with `acula-core`. Nothing leaves the
+//! device: there is no request other than for the page's own files and its model bundle.
 
 mod analysis;
 mod api;
+mod client;
+mod net;
+mod protocol;
+mod recorder;
+mod results;
 mod spectrogram;
 mod ui;
+mod worker;
 
 fn main() {
     console_error_panic_hook::set_once();
+    // Inside the worker there is no window: `worker.js` calls `workerStart` instead.
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     leptos::mount::mount_to_body(ui::App);
+    register_service_worker(&window);
     // The page shell shows a static "Loading…" line until the app is up.
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
+    if let Some(el) = window
+        .document()
         .and_then(|d| d.get_element_by_id("loading"))
     {
         el.remove();
     }
+}
+
+/// Registers `sw.js` (beside the page, so its scope is the page's folder, whatever the sub-path):
+/// it keeps the page's files for offline use.
+fn register_service_worker(window: &web_sys::Window) {
+    let container = window.navigator().service_worker();
+    let promise = container.register("./sw.js");
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
+            leptos::logging::warn!("offline use is not available: {}", net::js_message(&e));
+        }
+    });
 }

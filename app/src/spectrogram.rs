@@ -47,8 +47,48 @@ pub fn draw(canvas: &HtmlCanvasElement, f: &Features) -> Result<(), JsValue> {
     ctx.put_image_data(&image, 0.0, 0.0)
 }
 
+/// The x range in pixels (frames) of a span in seconds, for a drawing of `frames` frames.
+pub fn span_pixels(start_s: f64, end_s: f64, frames: usize) -> (f64, f64) {
+    let cfg = acula_core::FrontEndConfig::default();
+    let fps = f64::from(cfg.sample_rate) / cfg.hop_length as f64;
+    let clamp = |x: f64| x.clamp(0.0, frames as f64);
+    (clamp(start_s * fps), clamp(end_s * fps))
+}
+
+/// Marks the analysed chunks on a drawn spectrogram: a bar along the top edge per chunk
+/// (alternating colours, so neighbours stay apart) and a line at each chunk's start.
+pub fn mark_chunks(
+    canvas: &HtmlCanvasElement,
+    chunks: &[acula_core::screen::ChunkSpan],
+    frames: usize,
+) {
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let h = f64::from(canvas.height());
+    for (i, c) in chunks.iter().enumerate() {
+        let (x0, x1) = span_pixels(c.start_s, c.end_s, frames);
+        ctx.set_fill_style_str(if i % 2 == 0 { "#ffffff" } else { "#ff7b72" });
+        ctx.fill_rect(x0, 0.0, (x1 - x0).max(1.0), 3.0);
+        ctx.set_fill_style_str("rgba(255,255,255,0.6)");
+        ctx.fill_rect(x0, 0.0, 1.0, h);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn spans_map_to_frames_and_clamp() {
+        // 16 kHz, hop 512: 31.25 frames per second.
+        assert_eq!(span_pixels(0.0, 2.0, 1000), (0.0, 62.5));
+        assert_eq!(span_pixels(-1.0, 100.0, 80), (0.0, 80.0));
+    }
+
     use super::*;
 
     #[test]

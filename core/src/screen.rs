@@ -251,14 +251,80 @@ impl Screener {
         &self.heads
     }
 
-    /// Quality check, then the joint embedding of mono `samples` at `sample_rate` Hz.
+    /// Quality check, then the joint embedding of mono `samples` at `sample_rate` Hz. Native devices
+    /// only (synchronous read-backs): in the browser use [`Self::analyse_async`].
     pub fn analyse(&self, samples: &[f32], sample_rate: u32) -> Result<Analysis, Error> {
+        let p = self.prepare(samples, sample_rate)?;
+        let embedding = match &p.features {
+            Some(f) => {
+                let c = &self.manifest.chunk;
+                let emb =
+                    self.encoder
+                        .embed_clip(&f.data, f.frames, f.n_mels, c.frames, c.min_frames)?;
+                Some(self.joint(crate::encoder::values(self.head_input(emb))?)?)
+            }
+            None => None,
+        };
+        Ok(p.into_analysis(embedding))
+    }
+
+    /// [`Self::analyse`] with asynchronous read-backs (required on WebGPU).
+    pub async fn analyse_async(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<Analysis, Error> {
+        let p = self.prepare(samples, sample_rate)?;
+        let embedding = match &p.features {
+            Some(f) => {
+                let c = &self.manifest.chunk;
+                let emb = self
+                    .encoder
+                    .embed_clip_async(&f.data, f.frames, f.n_mels, c.frames, c.min_frames)
+                    .await?;
+                let out = crate::encoder::values_async(self.head_input(emb)).await?;
+                Some(self.joint(out)?)
+            }
+            None => None,
+        };
+        Ok(p.into_analysis(embedding))
+    }
+
+    /// One forward pass of a silent chunk with an asynchronous read-back: compiles the GPU kernels
+    /// while the page is still loading, so the first real recording is not the slow one.
+    pub async fn warm_up_async(&self) -> Result<(), Error> {
+        let c = &self.manifest.chunk;
+        let mels = self.front_end.config().n_mels;
+        let zeros = vec![0.0f32; c.frames * mels];
+        let emb = self
+            .encoder
+            .embed_clip_async(&zeros, c.frames, mels, c.frames, c.min_frames)
+            .await?;
+        crate::encoder::values_async(self.head_input(emb)).await?;
+        Ok(())
+    }
+
+    /// The audio head applied to a clip embedding (not yet read back).
+    fn head_input(&self, emb: Vec<f32>) -> Tensor<2> {
+        let x = Tensor::<2>::from_data(TensorData::new(emb, [1, self.encoder.dim()]), &self.device);
+        self.audio_head.forward(x)
+    }
+
+    /// The L2-normalised joint embedding from the audio head's output.
+    fn joint(&self, mut out: Vec<f32>) -> Result<Vec<f32>, Error> {
+        normalise(&mut out)?;
+        Ok(out)
+    }
+
+    /// The CPU part of an analysis: quality check, resampling, trimmed and padded log-mel features
+    /// (`None` when the quality check fails) and where the chunks lie.
+    fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Prepared, Error> {
         let quality = quality::check(samples, sample_rate, &self.manifest.quality);
         if !quality.is_ok() {
-            return Ok(Analysis {
+            return Ok(Prepared {
                 quality,
                 chunks: Vec::new(),
-                embedding: None,
+                features: None,
             });
         }
         let cfg = self.front_end.config();
@@ -273,18 +339,6 @@ impl Screener {
         )?;
         let f = &processed.features;
         let c = &self.manifest.chunk;
-        let emb = self
-            .encoder
-            .embed_clip(&f.data, f.frames, f.n_mels, c.frames, c.min_frames)?;
-        let x = Tensor::<2>::from_data(TensorData::new(emb, [1, self.encoder.dim()]), &self.device);
-        let mut joint: Vec<f32> = self
-            .audio_head
-            .forward(x)
-            .try_into_data()
-            .map_err(|e| ModelError::Backend(format!("{e:?}")))?
-            .try_to_vec()
-            .map_err(|e| ModelError::Backend(format!("{e:?}")))?;
-        normalise(&mut joint)?;
         // Chunk spans in the original recording: the kept (trimmed) range, cut every `c.frames`.
         let (k0, k1) = processed.kept;
         let to_s = |sample: f64| sample / f64::from(rate);
@@ -302,10 +356,10 @@ impl Screener {
             }
             start += c.frames;
         }
-        Ok(Analysis {
+        Ok(Prepared {
             quality,
             chunks,
-            embedding: Some(joint),
+            features: Some(processed.features),
         })
     }
 
@@ -362,14 +416,19 @@ impl Screener {
             .collect())
     }
 
-    /// The whole screening of mono `samples` at `sample_rate` Hz.
-    pub fn screen(
+    /// [`Self::screen`] with asynchronous read-backs (required on WebGPU).
+    pub async fn screen_async(
         &self,
         samples: &[f32],
         sample_rate: u32,
         opts: &ScreenOptions,
     ) -> Result<Screening, Error> {
-        let a = self.analyse(samples, sample_rate)?;
+        let a = self.analyse_async(samples, sample_rate).await?;
+        self.finish(a, opts)
+    }
+
+    /// Scores and similar reports of an analysis.
+    fn finish(&self, a: Analysis, opts: &ScreenOptions) -> Result<Screening, Error> {
         let (scores, reports) = match &a.embedding {
             Some(e) => (
                 self.scores(e, opts.recording.as_deref()),
@@ -383,5 +442,34 @@ impl Screener {
             scores,
             reports,
         })
+    }
+
+    /// The whole screening of mono `samples` at `sample_rate` Hz (native devices; see
+    /// [`Self::screen_async`]).
+    pub fn screen(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        opts: &ScreenOptions,
+    ) -> Result<Screening, Error> {
+        let a = self.analyse(samples, sample_rate)?;
+        self.finish(a, opts)
+    }
+}
+
+/// The CPU half of an analysis.
+struct Prepared {
+    quality: Quality,
+    chunks: Vec<ChunkSpan>,
+    features: Option<crate::Features>,
+}
+
+impl Prepared {
+    fn into_analysis(self, embedding: Option<Vec<f32>>) -> Analysis {
+        Analysis {
+            quality: self.quality,
+            chunks: self.chunks,
+            embedding,
+        }
     }
 }

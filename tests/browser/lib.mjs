@@ -26,14 +26,17 @@ const MIME = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serves dist/ on 127.0.0.1 at a free port; resolves to { url, close }. */
-export async function serveDist() {
+/** Serves dist/ on 127.0.0.1 at a free port under `prefix` (a sub-path such as `/a/b/`, as on
+ *  GitHub Pages); resolves to { url, close }. */
+export async function serveDist(prefix = '/') {
   if (!existsSync(join(DIST, 'index.html'))) {
     throw new Error(`${DIST}/index.html is missing: build the page first (trunk build --release)`);
   }
   const server = createServer(async (req, res) => {
     try {
-      const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      const full = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      if (!full.startsWith(prefix)) throw new Error('outside the site');
+      const path = '/' + full.slice(prefix.length);
       const rel = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
       const body = await readFile(join(DIST, rel));
       res.writeHead(200, { 'content-type': MIME[extname(rel)] || 'application/octet-stream' });
@@ -45,7 +48,7 @@ export async function serveDist() {
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => new Promise((ok) => server.close(ok)) };
 }
 
 /** Launches Debian's headless Chromium with the flags this machine needs. */

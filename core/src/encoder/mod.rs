@@ -473,7 +473,8 @@ impl Encoder {
 impl Encoder {
     /// The embedding of a whole clip as OPERA extracts it: non-overlapping chunks of `chunk` frames
     /// (a last piece under `min_frames` is dropped), each run alone at its own length, then the
-    /// mean of the chunk embeddings. `data` is `(frames, mels)` row-major.
+    /// mean of the chunk embeddings. `data` is `(frames, mels)` row-major. Native devices only (a
+    /// synchronous read-back): in the browser use [`Self::embed_clip_async`].
     pub fn embed_clip(
         &self,
         data: &[f32],
@@ -482,6 +483,39 @@ impl Encoder {
         chunk: usize,
         min_frames: usize,
     ) -> Result<Vec<f32>, ModelError> {
+        let mut mean = ChunkMean::new(self.dim);
+        for t in self.clip_batches(data, frames, mels, chunk, min_frames)? {
+            mean.add(values(t)?);
+        }
+        Ok(mean.finish())
+    }
+
+    /// [`Self::embed_clip`] with asynchronous read-backs (required on WebGPU).
+    pub async fn embed_clip_async(
+        &self,
+        data: &[f32],
+        frames: usize,
+        mels: usize,
+        chunk: usize,
+        min_frames: usize,
+    ) -> Result<Vec<f32>, ModelError> {
+        let mut mean = ChunkMean::new(self.dim);
+        for t in self.clip_batches(data, frames, mels, chunk, min_frames)? {
+            mean.add(values_async(t).await?);
+        }
+        Ok(mean.finish())
+    }
+
+    /// The encoder outputs `[n, dim]` of a clip's chunks, in batches (full chunks 16 at a time, then
+    /// the shorter last piece); not yet read back.
+    fn clip_batches(
+        &self,
+        data: &[f32],
+        frames: usize,
+        mels: usize,
+        chunk: usize,
+        min_frames: usize,
+    ) -> Result<Vec<Tensor<2>>, ModelError> {
         if data.len() != frames * mels || chunk == 0 {
             return Err(ModelError::Request(format!(
                 "{} values are not {frames} frames × {mels} mels",
@@ -491,49 +525,72 @@ impl Encoder {
         let device = self.norm.gamma.val().device();
         let full = frames / chunk;
         let rest = frames % chunk;
-        let mut sums = vec![0f64; self.dim];
-        let mut count = 0usize;
-        let mut add = |t: Tensor<2>| -> Result<(), ModelError> {
-            let n = t.dims()[0];
-            let v: Vec<f32> = t
-                .try_into_data()
-                .map_err(|e| ModelError::Backend(format!("{e:?}")))?
-                .try_to_vec()
-                .map_err(|e| ModelError::Backend(format!("{e:?}")))?;
-            for row in v.chunks(self.dim) {
-                for (s, x) in sums.iter_mut().zip(row) {
-                    *s += f64::from(*x);
-                }
-            }
-            count += n;
-            Ok(())
-        };
-        // Full chunks in batches of 16.
+        let mut out = Vec::new();
         for start in (0..full).step_by(16) {
             let n = (full - start).min(16);
             let slice = &data[start * chunk * mels..(start + n) * chunk * mels];
             let x =
                 Tensor::<3>::from_data(TensorData::new(slice.to_vec(), [n, chunk, mels]), &device);
-            add(self.forward(x))?;
+            out.push(self.forward(x));
         }
         if rest >= min_frames.max(1) && rest >= self.patch_embed.patch[0] {
             let slice = &data[full * chunk * mels..];
             let x =
                 Tensor::<3>::from_data(TensorData::new(slice.to_vec(), [1, rest, mels]), &device);
-            add(self.forward(x))?;
+            out.push(self.forward(x));
         }
-        if count == 0 {
+        if out.is_empty() {
             return Err(ModelError::Request(format!(
                 "the clip has {frames} frames, fewer than the {} an embedding needs",
                 min_frames.max(self.patch_embed.patch[0])
             )));
         }
-        Ok(sums.iter().map(|s| (s / count as f64) as f32).collect())
+        Ok(out)
     }
 }
 
+/// The running mean of chunk embeddings (accumulated in f64).
+struct ChunkMean {
+    dim: usize,
+    sums: Vec<f64>,
+    count: usize,
+}
+
+impl ChunkMean {
+    fn new(dim: usize) -> Self {
+        Self {
+            dim,
+            sums: vec![0.0; dim],
+            count: 0,
+        }
+    }
+
+    fn add(&mut self, rows: Vec<f32>) {
+        for row in rows.chunks(self.dim) {
+            for (s, x) in self.sums.iter_mut().zip(row) {
+                *s += f64::from(*x);
+            }
+            self.count += 1;
+        }
+    }
+
+    fn finish(self) -> Vec<f32> {
+        let n = self.count.max(1) as f64;
+        self.sums.iter().map(|s| (s / n) as f32).collect()
+    }
+}
+
+/// The values of a tensor (asynchronous host read-back, for WebGPU).
+pub(crate) async fn values_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
+    t.into_data_async()
+        .await
+        .map_err(|e| ModelError::Backend(format!("{e:?}")))?
+        .try_to_vec()
+        .map_err(|e| ModelError::Backend(format!("{e:?}")))
+}
+
 /// The values of a tensor (host read-back).
-fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
+pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
     t.try_into_data()
         .map_err(|e| ModelError::Backend(format!("{e:?}")))?
         .try_to_vec()

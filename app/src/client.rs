@@ -1,0 +1,218 @@
+//! The page's side of the analyser worker: starts it, asks it to load the bundle and screen
+//! recordings, and turns its replies into signals the page shows.
+
+use acula_core::screen::Screening;
+use js_sys::{Float32Array, Object, Reflect};
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlLinkElement, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::net::js_message;
+pub use crate::protocol::Loaded;
+use crate::protocol::{BackendChoice, Reply, Request};
+
+/// The model as the page sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelState {
+    /// The worker is starting.
+    Starting,
+    /// Loading: what happens and the download's bytes (0 of 0 when nothing is being downloaded).
+    Loading {
+        /// For people.
+        message: String,
+        /// Bytes so far.
+        loaded: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// Ready to screen.
+    Ready(Box<Loaded>),
+    /// Loading failed; the message says what to do.
+    Failed(String),
+}
+
+/// The answer to one screening request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The request's id.
+    pub id: u32,
+    /// The screening and the worker's milliseconds, or a one-line error.
+    pub result: Result<(Screening, f64), String>,
+}
+
+/// Handle to the analyser (cheap to copy into closures).
+#[derive(Clone, Copy)]
+pub struct Client {
+    worker: StoredValue<Option<Worker>, LocalStorage>,
+    started: RwSignal<bool>,
+    pending_load: StoredValue<Option<Request>>,
+    next_id: StoredValue<u32>,
+    /// The model's state.
+    pub model: RwSignal<ModelState>,
+    /// The latest screening answer.
+    pub outcome: RwSignal<Option<Outcome>>,
+}
+
+/// The URLs of the page's wasm-bindgen module and its wasm, from the preload links Trunk writes.
+fn module_urls() -> Result<(String, String), String> {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let href = |selector: &str| -> Option<String> {
+        doc.query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<HtmlLinkElement>().ok())
+            .map(|l| l.href())
+    };
+    let js = href(r#"link[rel="modulepreload"][href$=".js"]"#)
+        .ok_or("the page was built without its module preload link")?;
+    let wasm = href(r#"link[rel="preload"][href$=".wasm"]"#)
+        .ok_or("the page was built without its wasm preload link")?;
+    Ok((js, wasm))
+}
+
+impl Client {
+    /// Starts the worker; [`Self::load`] may be called at once (it is sent when the worker is up).
+    pub fn start() -> Self {
+        let client = Client {
+            worker: StoredValue::new_local(None),
+            started: RwSignal::new(false),
+            pending_load: StoredValue::new(None),
+            next_id: StoredValue::new(0),
+            model: RwSignal::new(ModelState::Starting),
+            outcome: RwSignal::new(None),
+        };
+        if let Err(e) = client.spawn() {
+            client.model.set(ModelState::Failed(format!(
+                "the analyser could not start: {e}; this browser may not support module workers"
+            )));
+        }
+        client
+    }
+
+    fn spawn(self) -> Result<(), String> {
+        let (js, wasm) = module_urls()?;
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker =
+            Worker::new_with_options("./worker.js", &options).map_err(|e| js_message(&e))?;
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let reply = ev
+                .data()
+                .as_string()
+                .and_then(|j| serde_json::from_str::<Reply>(&j).ok());
+            match reply {
+                Some(r) => self.on_reply(r),
+                None => leptos::logging::warn!("the analyser sent a message the page cannot read"),
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        let on_error =
+            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+                ev.prevent_default();
+                self.model.set(ModelState::Failed(format!(
+                    "the analyser stopped ({}); reload the page",
+                    ev.message()
+                )));
+            });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        let init = Object::new();
+        let _ = Reflect::set(&init, &"js".into(), &js.into());
+        let _ = Reflect::set(&init, &"wasm".into(), &wasm.into());
+        worker.post_message(&init).map_err(|e| js_message(&e))?;
+        self.worker.set_value(Some(worker));
+        Ok(())
+    }
+
+    fn on_reply(self, reply: Reply) {
+        match reply {
+            Reply::Started => {
+                self.started.set(true);
+                if let Some(load) = self.pending_load.try_update_value(Option::take).flatten() {
+                    self.send(&load, None);
+                }
+            }
+            Reply::Progress {
+                message,
+                loaded,
+                total,
+            } => self.model.set(ModelState::Loading {
+                message,
+                loaded,
+                total,
+            }),
+            Reply::Ready(loaded) => self.model.set(ModelState::Ready(loaded)),
+            Reply::Screened { id, screening, ms } => self.outcome.set(Some(Outcome {
+                id,
+                result: Ok((*screening, ms)),
+            })),
+            Reply::Failed {
+                id: Some(id),
+                message,
+            } => self.outcome.set(Some(Outcome {
+                id,
+                result: Err(message),
+            })),
+            Reply::Failed { id: None, message } => self.model.set(ModelState::Failed(message)),
+        }
+    }
+
+    fn send(self, request: &Request, pcm: Option<&[f32]>) {
+        let Ok(json) = serde_json::to_string(request) else {
+            return;
+        };
+        let msg = Object::new();
+        let _ = Reflect::set(&msg, &"json".into(), &json.into());
+        let transfer = js_sys::Array::new();
+        if let Some(pcm) = pcm {
+            let array = Float32Array::from(pcm);
+            transfer.push(&array.buffer());
+            let _ = Reflect::set(&msg, &"pcm".into(), &array);
+        }
+        self.worker.with_value(|w| {
+            if let Some(w) = w {
+                if let Err(e) = w.post_message_with_transfer(&msg, &transfer) {
+                    leptos::logging::warn!("cannot reach the analyser: {}", js_message(&e));
+                }
+            }
+        });
+    }
+
+    /// Loads the bundle at `bundle_url` (absolute, ending in `/`) on `backend`.
+    pub fn load(self, bundle_url: String, backend: BackendChoice) {
+        let request = Request::Load {
+            bundle_url,
+            backend,
+        };
+        self.model.set(ModelState::Loading {
+            message: "Starting the analyser…".into(),
+            loaded: 0,
+            total: 0,
+        });
+        if self.started.get_untracked() {
+            self.send(&request, None);
+        } else {
+            self.pending_load.set_value(Some(request));
+        }
+    }
+
+    /// Asks for a screening of mono `pcm` at `sample_rate`; returns the request's id.
+    pub fn screen(self, pcm: &[f32], sample_rate: u32, recording: Option<String>) -> u32 {
+        let id = self.next_id.get_value() + 1;
+        self.next_id.set_value(id);
+        self.send(
+            &Request::Screen {
+                id,
+                sample_rate,
+                recording,
+                top_k: 3,
+            },
+            Some(pcm),
+        );
+        id
+    }
+}

@@ -1,0 +1,359 @@
+//! The analyser's Web Worker: one model instance, off the main thread. `www/worker.js` loads the
+//! page's own wasm module inside the worker and calls [`worker_start`], which answers the page's
+//! [`Request`]s with [`Reply`]s, one request at a time, in the order they came.
+//!
+//! Loading fetches the bundle's manifest (falling back to the cached copy offline), takes every file
+//! whose cached copy still matches the manifest's sha256 from the Cache API, downloads the rest with
+//! progress, verifies the whole bundle (`acula_core::bundle::Bundle::new`), keeps it in the cache,
+//! and puts the model on WebGPU (when the browser returns an adapter and a warm-up run works) or on
+//! the wasm CPU backend. Every GPU read-back is asynchronous.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use acula_core::bundle::{sha256_hex, Bundle, Manifest, MANIFEST};
+use acula_core::screen::{ScreenOptions, Screener};
+use burn::tensor::Device;
+use js_sys::{Float32Array, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::net;
+use crate::protocol::{BackendChoice, Loaded, Reply, Request};
+
+#[derive(Default)]
+struct State {
+    bundle_url: Option<String>,
+    bundle: Option<Rc<Bundle>>,
+    screener: Option<Rc<Screener>>,
+    backend: &'static str,
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    gpu: Option<Device>,
+    queue: VecDeque<(Request, Option<Vec<f32>>)>,
+    running: bool,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(reply: &Reply) {
+    match serde_json::to_string(reply) {
+        Ok(json) => {
+            let _ = scope().post_message(&JsValue::from_str(&json));
+        }
+        Err(e) => leptos::logging::warn!("cannot encode a reply: {e}"),
+    }
+}
+
+fn now_ms() -> f64 {
+    scope().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Takes over the worker's messages. Called once by `worker.js` after the module is initialised.
+#[wasm_bindgen(js_name = workerStart)]
+pub fn worker_start() {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let data = ev.data();
+        let json = Reflect::get(&data, &"json".into())
+            .ok()
+            .and_then(|v| v.as_string());
+        let pcm = Reflect::get(&data, &"pcm".into())
+            .ok()
+            .and_then(|v| v.dyn_into::<Float32Array>().ok())
+            .map(|a| a.to_vec());
+        match json.and_then(|j| serde_json::from_str::<Request>(&j).ok()) {
+            Some(request) => enqueue(request, pcm),
+            None => post(&Reply::Failed {
+                id: None,
+                message: "the analyser got a message it does not understand".into(),
+            }),
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(&Reply::Started);
+}
+
+fn enqueue(request: Request, pcm: Option<Vec<f32>>) {
+    let start = STATE.with_borrow_mut(|s| {
+        s.queue.push_back((request, pcm));
+        !std::mem::replace(&mut s.running, true)
+    });
+    if start {
+        spawn_local(async {
+            while let Some((request, pcm)) = STATE.with_borrow_mut(|s| s.queue.pop_front()) {
+                handle(request, pcm).await;
+            }
+            STATE.with_borrow_mut(|s| s.running = false);
+        });
+    }
+}
+
+async fn handle(request: Request, pcm: Option<Vec<f32>>) {
+    match request {
+        Request::Load {
+            bundle_url,
+            backend,
+        } => match load(&bundle_url, backend).await {
+            Ok(reply) => post(&reply),
+            Err(message) => post(&Reply::Failed { id: None, message }),
+        },
+        Request::Screen {
+            id,
+            sample_rate,
+            recording,
+            top_k,
+        } => {
+            let reply = match screen(pcm.unwrap_or_default(), sample_rate, recording, top_k).await {
+                Ok((screening, ms)) => Reply::Screened {
+                    id,
+                    screening: Box::new(screening),
+                    ms,
+                },
+                Err(message) => Reply::Failed {
+                    id: Some(id),
+                    message,
+                },
+            };
+            post(&reply);
+        }
+    }
+}
+
+async fn screen(
+    pcm: Vec<f32>,
+    sample_rate: u32,
+    recording: Option<String>,
+    top_k: usize,
+) -> Result<(acula_core::screen::Screening, f64), String> {
+    let screener = STATE
+        .with_borrow(|s| s.screener.clone())
+        .ok_or("the model is not loaded yet")?;
+    let t0 = now_ms();
+    let screening = screener
+        .screen_async(&pcm, sample_rate, &ScreenOptions { recording, top_k })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((screening, now_ms() - t0))
+}
+
+fn progress(message: &str, loaded: u64, total: u64) {
+    post(&Reply::Progress {
+        message: message.to_string(),
+        loaded,
+        total,
+    });
+}
+
+/// What fetching a bundle took.
+struct Fetched {
+    bundle: Bundle,
+    downloaded: u64,
+    from_cache: u64,
+}
+
+async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
+    let cache = net::open(net::BUNDLE_CACHE).await.ok();
+    let manifest_url = format!("{base}{MANIFEST}");
+    progress("Checking the model bundle…", 0, 0);
+    let manifest_bytes = match net::fetch_bytes(&manifest_url, true, |_| {}).await {
+        Ok(bytes) => bytes,
+        Err(network) => match &cache {
+            Some(c) => net::get(c, &manifest_url).await.ok_or_else(|| {
+                format!(
+                    "the model bundle could not be loaded: {network}; connect once to download it"
+                )
+            })?,
+            None => return Err(format!("the model bundle could not be loaded: {network}")),
+        },
+    };
+    let manifest =
+        Manifest::parse(&manifest_bytes).map_err(|e| format!("{e} (bundle at {base})"))?;
+    let mut files = BTreeMap::new();
+    let mut missing = Vec::new();
+    let mut from_cache = 0u64;
+    for (name, entry) in &manifest.files {
+        let url = format!("{base}{name}");
+        let cached = match &cache {
+            Some(c) => net::get(c, &url).await,
+            None => None,
+        };
+        match cached {
+            Some(bytes) if sha256_hex(&bytes) == entry.sha256 => {
+                from_cache += bytes.len() as u64;
+                files.insert(name.clone(), bytes);
+            }
+            _ => missing.push((name.clone(), url, entry.bytes)),
+        }
+    }
+    let total: u64 = missing.iter().map(|m| m.2).sum();
+    let mut done = 0u64;
+    let mut last_post = 0u64;
+    for (name, url, _) in &missing {
+        let bytes = net::fetch_bytes(url, false, |n| {
+            // At most ~200 progress messages per download.
+            if done + n > last_post + total / 200 {
+                last_post = done + n;
+                progress("Downloading the model…", done + n, total);
+            }
+        })
+        .await?;
+        done += bytes.len() as u64;
+        progress("Downloading the model…", done, total);
+        files.insert(name.clone(), bytes);
+    }
+    progress("Verifying the model…", done, total);
+    let bundle = Bundle::new(&manifest_bytes, files).map_err(|e| e.to_string())?;
+    if let Some(c) = &cache {
+        // Only verified files are kept; a full quota is not an error (the page still works online).
+        for (name, url, _) in &missing {
+            if let Ok(bytes) = bundle.file(name) {
+                if let Err(e) = net::put(c, url, bytes).await {
+                    leptos::logging::warn!("{e}");
+                }
+            }
+        }
+        if let Err(e) = net::put(c, &manifest_url, &manifest_bytes).await {
+            leptos::logging::warn!("{e}");
+        }
+    }
+    Ok(Fetched {
+        bundle,
+        downloaded: done,
+        from_cache,
+    })
+}
+
+/// The browser's WebGPU adapter, described (`None` when there is none).
+async fn webgpu_adapter() -> Option<String> {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+    let gpu = Reflect::get(&navigator, &"gpu".into()).ok()?;
+    if gpu.is_undefined() || gpu.is_null() {
+        return None;
+    }
+    let request = Reflect::get(&gpu, &"requestAdapter".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let promise = request
+        .call0(&gpu)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let adapter = JsFuture::from(promise).await.ok()?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return None;
+    }
+    let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    let field = |k: &str| {
+        Reflect::get(&info, &k.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    let parts: Vec<String> = ["vendor", "architecture", "description"]
+        .iter()
+        .filter_map(|k| field(k))
+        .collect();
+    Some(if parts.is_empty() {
+        "WebGPU adapter".to_string()
+    } else {
+        parts.join(" ")
+    })
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn gpu_device() -> Result<Device, String> {
+    if let Some(d) = STATE.with_borrow(|s| s.gpu.clone()) {
+        return Ok(d);
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| format!("{e}"))?;
+    STATE.with_borrow_mut(|s| s.gpu = Some(device.clone()));
+    Ok(device)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn gpu_device() -> Result<Device, String> {
+    Err("WebGPU exists only in the browser build".into())
+}
+
+async fn gpu_screener(bundle: &Bundle) -> Result<Screener, String> {
+    let device = gpu_device().await?;
+    let screener = Screener::new(bundle, &device).map_err(|e| e.to_string())?;
+    progress("Preparing the GPU (one warm-up run)…", 0, 0);
+    screener.warm_up_async().await.map_err(|e| e.to_string())?;
+    Ok(screener)
+}
+
+async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
+    let t0 = now_ms();
+    let (bundle, downloaded, from_cache) = match STATE.with_borrow(|s| {
+        (s.bundle_url.as_deref() == Some(base))
+            .then(|| s.bundle.clone())
+            .flatten()
+    }) {
+        Some(b) => (b, 0, 0),
+        None => {
+            let f = fetch_bundle(base).await?;
+            (Rc::new(f.bundle), f.downloaded, f.from_cache)
+        }
+    };
+    // One model instance: let the old one go before building the next.
+    STATE.with_borrow_mut(|s| {
+        s.screener = None;
+        s.bundle_url = Some(base.to_string());
+        s.bundle = Some(bundle.clone());
+    });
+    progress("Looking for a WebGPU adapter…", 0, 0);
+    let adapter = webgpu_adapter().await;
+    let mut note = None;
+    let (screener, backend, used_adapter) = match (&adapter, choice) {
+        (_, BackendChoice::Cpu) => (None, "cpu", None),
+        (None, _) => {
+            if choice == BackendChoice::Webgpu {
+                note =
+                    Some("this browser offers no WebGPU adapter, so the CPU is used".to_string());
+            }
+            (None, "cpu", None)
+        }
+        (Some(a), _) => match gpu_screener(&bundle).await {
+            Ok(s) => (Some(s), "webgpu", Some(a.clone())),
+            Err(e) => {
+                note = Some(format!("WebGPU failed ({e}), so the CPU is used"));
+                (None, "cpu", None)
+            }
+        },
+    };
+    let screener = match screener {
+        Some(s) => s,
+        None => {
+            progress("Loading the model on the CPU…", 0, 0);
+            Screener::new(&bundle, &Device::flex()).map_err(|e| e.to_string())?
+        }
+    };
+    STATE.with_borrow_mut(|s| {
+        s.screener = Some(Rc::new(screener));
+        s.backend = backend;
+    });
+    Ok(Reply::Ready(Box::new(Loaded {
+        manifest: bundle.manifest.clone(),
+        backend: backend.to_string(),
+        adapter: used_adapter,
+        webgpu_available: adapter.is_some(),
+        note,
+        downloaded,
+        from_cache,
+        load_ms: now_ms() - t0,
+    })))
+}

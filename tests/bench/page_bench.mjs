@@ -1,0 +1,122 @@
+// Benchmark of the built page (not a test): bytes transferred on a first and a second visit, and the
+// time from choosing an 8 s recording to seeing its results, on the wasm CPU backend and on WebGPU
+// (when Chromium offers an adapter). Run after `trunk build --release` and
+// `cargo build --release -p acula-trainer`:
+//
+//     node tests/bench/page_bench.mjs [RUNS=5]
+//
+// Prints a Markdown table (also written to tests/artifacts/page-bench.md).
+import { readFileSync, writeFileSync, readdirSync, mkdtempSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { DATA, DIST, ACULA, serveDist, launch, readWav, floatWav, artifactsDir } from '../browser/lib.mjs';
+
+const runs = Number(process.argv[2] || 5);
+const KAUH = join(DATA, 'kauh-subset', 'Audio Files');
+const tmp = mkdtempSync(join(tmpdir(), 'acula-bench-'));
+
+// An 8 s clip of a real lung recording, as 16 kHz float WAV.
+const src = join(KAUH, readdirSync(KAUH).filter((f) => f.endsWith('.wav')).sort()[0]);
+execFileSync(ACULA, ['decode', src, '--out', join(tmp, 'full.wav')]);
+const pcm = readWav(readFileSync(join(tmp, 'full.wav')));
+const clip = join(tmp, 'clip-8s.wav');
+writeFileSync(clip, floatWav(pcm.samples.subarray(0, 8 * pcm.rate), pcm.rate));
+
+function distSizes() {
+  const out = {};
+  const walk = (d) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else {
+        const body = readFileSync(p);
+        out[relative(DIST, p)] = { raw: body.length, gzip: gzipSync(body, { level: 9 }).length };
+      }
+    }
+  };
+  walk(DIST);
+  return out;
+}
+
+async function visit(context, url, seen) {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => /^Model |could not be loaded/.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 180_000 });
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.waitForTimeout(500);
+  return { page, line: await page.textContent('#model-line'), seen };
+}
+
+async function timeToResult(page) {
+  const times = [];
+  await page.check('input[name="kind"][value="lung"]');
+  for (let i = 0; i < runs + 1; i++) {
+    await page.evaluate(() => { window.aculaResult = undefined; });
+    const t0 = Date.now();
+    await page.setInputFiles('#file', clip);
+    await page.waitForFunction(() => window.aculaResult !== undefined || /Could not/.test(document.querySelector('#status').textContent), null, { timeout: 120_000, polling: 5 });
+    const t = Date.now() - t0;
+    if (i > 0) times.push(t); // the first run warms caches
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1] };
+}
+
+const server = await serveDist();
+const sizes = distSizes();
+const rows = [];
+
+// Transferred bytes: every response from the network (the worker's included), first then second visit.
+{
+  const context = await launch();
+  const net = [];
+  context.on('requestfinished', async (r) => {
+    const resp = await r.response();
+    if (!resp || resp.fromServiceWorker()) return;
+    const s = await r.sizes();
+    net.push({ url: r.url(), body: s.responseBodySize, headers: s.responseHeadersSize });
+  });
+  await visit(context, server.url + '?backend=cpu');
+  const first = net.splice(0);
+  const gz = first.reduce((a, r) => {
+    const rel = decodeURIComponent(new URL(r.url).pathname).slice(1) || 'index.html';
+    return a + (sizes[rel]?.gzip ?? r.body);
+  }, 0);
+  const raw = first.reduce((a, r) => a + r.body + r.headers, 0);
+  const wasm = Object.entries(sizes).find(([k]) => k.endsWith('.wasm'));
+  const bundle = Object.entries(sizes).filter(([k]) => k.startsWith('models/')).reduce((a, [, v]) => a + v.raw, 0);
+  const p2 = await context.newPage();
+  await p2.goto(server.url + '?backend=cpu');
+  await p2.waitForFunction(() => /^Model /.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 180_000 });
+  await p2.waitForTimeout(500);
+  const second = net.splice(0).reduce((a, r) => a + r.body + r.headers, 0);
+  rows.push(['first visit, as served here (no compression)', `${(raw / 1e6).toFixed(2)} MB in ${first.length} requests`]);
+  rows.push(['first visit, gzip-compressed files (as GitHub Pages serves them)', `${(gz / 1e6).toFixed(2)} MB`]);
+  rows.push(['of which the wasm', `${(wasm[1].raw / 1e6).toFixed(2)} MB raw, ${(wasm[1].gzip / 1e6).toFixed(2)} MB gzip`]);
+  rows.push(['of which the model bundle', `${(bundle / 1e6).toFixed(2)} MB`]);
+  rows.push(['second visit', `${(second / 1e3).toFixed(1)} kB (page and model from the caches)`]);
+  await context.close();
+}
+
+for (const [name, args, query] of [
+  ['CPU (wasm)', [], '?backend=cpu'],
+  ['WebGPU (Chromium software adapter)', ['--enable-unsafe-webgpu'], '?backend=webgpu'],
+]) {
+  const context = await launch(args);
+  const { page, line } = await visit(context, server.url + query, null);
+  if (name.startsWith('WebGPU') && !/WebGPU/.test(line)) {
+    rows.push([`8 s clip, file chosen → results, ${name}`, `not measured: ${line}`]);
+  } else {
+    const t = await timeToResult(page);
+    const inWorker = await page.evaluate(() => document.querySelector('#results')?.textContent.match(/Analysed in (\d+) ms/)?.[1]);
+    rows.push([`8 s clip, file chosen → results, ${name}`, `median ${t.median} ms (min ${t.min}, max ${t.max}; ${runs} runs; last analysis in the worker ${inWorker} ms)`]);
+  }
+  await context.close();
+}
+await server.close();
+
+const md = ['| measure | value |', '|---|---|', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n');
+console.log(md);
+writeFileSync(join(await artifactsDir(), 'page-bench.md'), md + '\n');

@@ -1,0 +1,241 @@
+// The screening page in Debian's headless Chromium (Playwright), against the native CLI on the same
+// files and the committed default bundle: scores within 1e-3 of `acula predict` and the same reports
+// in the same order, on the wasm CPU backend and on WebGPU (Chromium's software adapter); the fake
+// microphone fed with a real recording; bad files; offline reload; same-origin requests only; the
+// Content-Security-Policy; a sub-path deployment; screenshots at desktop width and at 360 px.
+// Run after `trunk build --release` and `cargo build --release -p acula-trainer` (scripts/test.sh).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { DATA, ROOT, ACULA, serveDist, launch, artifactsDir } from './lib.mjs';
+
+const KAUH = join(DATA, 'kauh-subset', 'Audio Files');
+const COUGHS = join(DATA, 'covid19-cough');
+const BUNDLE = join(ROOT, 'www', 'models', 'default');
+const HAVE_DATA = existsSync(KAUH) && existsSync(COUGHS);
+const TMP = mkdtempSync(join(tmpdir(), 'acula-screen-'));
+let server;
+
+before(async () => { server = await serveDist(); });
+after(async () => { await server?.close(); });
+
+/** Real recordings with their kind: 2 KAUH lung sounds (WAV, 4 kHz) and 2 coughs as the CLI hears
+ *  them (MP3 → `acula decode` → 16 kHz float WAV), so the page and the CLI decode identical PCM. */
+function recordings() {
+  const lungs = readdirSync(KAUH).filter((f) => f.endsWith('.wav')).sort().slice(0, 2)
+    .map((f) => ({ path: join(KAUH, f), kind: 'lung' }));
+  const meta = JSON.parse(readFileSync(join(COUGHS, 'metadata.json')));
+  const mp3s = meta.map((m) => m.filename).sort().slice(0, 2);
+  const coughs = mp3s.map((f, i) => {
+    const out = join(TMP, `cough-${i}.wav`);
+    execFileSync(ACULA, ['decode', join(COUGHS, 'raw', f), '--out', out]);
+    return { path: out, kind: 'cough' };
+  });
+  return [...lungs, ...coughs];
+}
+
+/** `acula predict --json` on one file. */
+function predict(file, kind) {
+  const out = execFileSync(ACULA, ['predict', file, '--bundle', BUNDLE, '--recording', kind, '--json']);
+  const [r] = JSON.parse(out.toString());
+  // The CLI keys scores by task (in the bundle's task order); the page keeps them as a list.
+  r.scores = Object.entries(r.scores).map(([task, s]) => ({ task, ...s }));
+  return r;
+}
+
+/** Opens the page, records console errors and requests, waits for the model. */
+async function open(context, query = '') {
+  const page = await context.newPage();
+  const consoleErrors = [];
+  const requests = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  context.on('request', (r) => requests.push(r.url()));
+  await page.goto(server.url + query);
+  await page.waitForFunction(() => /^Model |could not be loaded/.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 120_000 });
+  return { page, consoleErrors, requests };
+}
+
+/** Chooses the kind, uploads `file`, waits for the result and returns it (window.aculaResult). */
+async function screen(page, file, kind) {
+  await page.check(`input[name="kind"][value="${kind}"]`);
+  await page.evaluate(() => { window.aculaResult = undefined; });
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => /Analysis finished|Could not/.test(document.querySelector('#status')?.textContent || ''), null, { timeout: 120_000 });
+  const status = await page.textContent('#status');
+  assert.match(status, /Analysis finished/, `page status: ${status}`);
+  return page.evaluate(() => window.aculaResult);
+}
+
+/** Scores within `tol` and the same reports in the same order. */
+function assertSame(page, cli, label, tol = 1e-3) {
+  assert.equal(page.quality.verdict, cli.quality.verdict, `${label}: verdict`);
+  assert.deepEqual(page.scores.map((s) => s.task), cli.scores.map((s) => s.task), `${label}: tasks`);
+  let worst = 0;
+  for (const [i, s] of page.scores.entries()) worst = Math.max(worst, Math.abs(s.score - cli.scores[i].score));
+  assert.ok(worst <= tol, `${label}: max |Δscore| ${worst}`);
+  assert.deepEqual(page.reports.map((r) => r.record_id), cli.reports.map((r) => r.record_id), `${label}: reports`);
+  let worstSim = 0;
+  for (const [i, r] of page.reports.entries()) worstSim = Math.max(worstSim, Math.abs(r.similarity - cli.reports[i].similarity));
+  assert.ok(worstSim <= tol, `${label}: max |Δsimilarity| ${worstSim}`);
+  return { worst, worstSim };
+}
+
+test('screening on the CPU backend equals acula predict; requests, console and CSP are clean', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+  const context = await launch();
+  try {
+    const { page, consoleErrors, requests } = await open(context, '?backend=cpu');
+    assert.match(await page.textContent('#model-line'), /runs on CPU/);
+    const dir = await artifactsDir();
+    for (const [i, r] of recordings().entries()) {
+      const cli = predict(r.path, r.kind);
+      const got = await screen(page, r.path, r.kind);
+      const d = assertSame(got, cli, r.path.split('/').pop());
+      console.log(`# cpu ${r.path.split('/').pop()}: ${got.scores.map((s) => `${s.task} ${s.score.toFixed(4)}`).join(', ')}; max |Δ| score ${d.worst.toExponential(1)}, similarity ${d.worstSim.toExponential(1)}`);
+      // What the page shows is what was computed.
+      for (const s of got.scores) {
+        assert.equal(await page.getAttribute(`#score-${s.task}`, 'data-score'), s.score.toFixed(3));
+      }
+      assert.equal(await page.locator('#reports li').count(), 3);
+      assert.equal((await page.locator('#reports li p').first().textContent()).trim(), got.reports[0].text);
+      if (i === 0) await page.screenshot({ path: join(dir, 'screen-desktop.png'), fullPage: true });
+    }
+    // The Content-Security-Policy is in force: a request to another origin is refused.
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+    assert.match(csp, /default-src 'self'/);
+    const blocked = await page.evaluate(() => fetch('http://127.0.0.2:9/x').then(() => 'sent', (e) => `blocked: ${e.message}`));
+    assert.match(blocked, /^blocked/);
+    const origin = new URL(server.url).origin;
+    const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('blob:') && !u.startsWith('http://127.0.0.2:9/'));
+    assert.deepEqual(foreign, [], 'no request to another origin');
+    // The injected fetch above is refused by the CSP (logged by Chromium as an error); nothing else.
+    const others = consoleErrors.filter((e) => !/Content Security Policy|127\.0\.0\.2|Failed to fetch/.test(e));
+    assert.deepEqual(others, [], 'no console errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('WebGPU (software adapter) gives the CPU backend\'s scores within 1e-3', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+  const context = await launch(['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader']);
+  try {
+    const { page, consoleErrors } = await open(context, '?backend=webgpu');
+    const line = await page.textContent('#model-line');
+    assert.match(line, /runs on WebGPU/, `no WebGPU adapter was used: ${line} ${await page.textContent('.backend').catch(() => '')}`);
+    for (const r of recordings().slice(1, 3)) {
+      const cli = predict(r.path, r.kind);
+      const got = await screen(page, r.path, r.kind);
+      const d = assertSame(got, cli, `webgpu ${r.path.split('/').pop()}`);
+      console.log(`# webgpu ${r.path.split('/').pop()}: max |Δ| score ${d.worst.toExponential(1)}, similarity ${d.worstSim.toExponential(1)}`);
+    }
+    // The user can switch to the CPU and back.
+    await page.click('#use-cpu');
+    await page.waitForFunction(() => /runs on CPU/.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 60_000 });
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('bad files get a one-line message and the page keeps working', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+  const context = await launch();
+  try {
+    const { page, consoleErrors } = await open(context, '?backend=cpu');
+    const bad = [
+      ['noise.wav', Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251))],
+      ['empty.mp3', Buffer.alloc(0)],
+      ['notes.wav', Buffer.from('These are my notes, not a recording.\n'.repeat(20))],
+    ];
+    await page.check('input[name="kind"][value="lung"]');
+    for (const [name, bytes] of bad) {
+      const p = join(TMP, name);
+      await writeFile(p, bytes);
+      await page.setInputFiles('#file', p);
+      await page.waitForFunction(() => /Could not|Analysis finished/.test(document.querySelector('#status')?.textContent || ''), null, { timeout: 30_000 });
+      const status = (await page.textContent('#status')).trim();
+      assert.match(status, /^Could not analyse the recording: /, `${name}: ${status}`);
+      assert.ok(!status.includes('\n'));
+      console.log(`# ${name}: ${status}`);
+    }
+    const good = recordings()[0];
+    const got = await screen(page, good.path, good.kind);
+    assert.equal(got.quality.verdict, 'ok');
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('after the first visit the page and the model work offline', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+  const context = await launch();
+  try {
+    const { page } = await open(context, '?backend=cpu');
+    assert.match(await page.textContent('#model-line'), /downloaded/);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => /^Model |could not be loaded/.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 120_000 });
+    const line = await page.textContent('#model-line');
+    assert.match(line, /from this device's cache/, line);
+    const r = recordings()[0];
+    const got = await screen(page, r.path, r.kind);
+    assert.equal(got.quality.verdict, 'ok');
+    // The settings page shows what is stored, and deletes it.
+    await page.click('summary');
+    await page.click('#cache-show');
+    await page.waitForFunction(() => /MB in all/.test(document.querySelector('#cache-info')?.textContent || ''));
+    console.log(`# stored: ${await page.textContent('#cache-info')}`);
+    await page.click('#cache-clear');
+    await page.waitForFunction(() => /Deleted/.test(document.querySelector('#cache-info')?.textContent || ''));
+    assert.equal(await page.evaluate(async () => (await caches.keys()).length), 0);
+  } finally {
+    await context.close();
+  }
+});
+
+test('recording through the fake microphone gives a result', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+  // Chromium plays this WAV as the microphone (it loops it).
+  const wav = recordings()[2].path;
+  const context = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`]);
+  try {
+    const { page, consoleErrors } = await open(context, '?backend=cpu');
+    await page.check('input[name="kind"][value="cough"]');
+    await page.click('#record');
+    await page.waitForSelector('#rec-timer', { timeout: 30_000 });
+    await page.waitForFunction(() => parseFloat(document.querySelector('#rec-timer')?.textContent || '0') >= 3, null, { timeout: 30_000 });
+    await page.click('#record');
+    await page.waitForFunction(() => /Analysis finished|Could not/.test(document.querySelector('#status')?.textContent || ''), null, { timeout: 120_000 });
+    const status = await page.textContent('#status');
+    assert.match(status, /Analysis finished/, status);
+    const got = await page.evaluate(() => window.aculaResult);
+    console.log(`# fake microphone: ${await page.textContent('#fact-name')}, verdict ${got.quality.verdict}, ${got.scores.map((s) => `${s.task} ${s.score.toFixed(3)}`).join(', ')}`);
+    assert.ok(got.quality.seconds >= 2.5, `recorded ${got.quality.seconds} s`);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the built site works from a sub-path and at 360 px', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+  const sub = await serveDist('/some/deep/path/');
+  const context = await launch();
+  try {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.goto(sub.url + '?backend=cpu&conference=1');
+    await page.waitForFunction(() => /^Model /.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 120_000 });
+    const r = recordings()[0];
+    const got = await screen(page, r.path, r.kind);
+    assert.equal(got.quality.verdict, 'ok');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the page is ${width} px wide at a 360 px viewport`);
+    await page.screenshot({ path: join(await artifactsDir(), 'screen-360px.png'), fullPage: true });
+  } finally {
+    await context.close();
+    await sub.close();
+  }
+});
