@@ -9,6 +9,9 @@ use web_sys::{Cache, CacheStorage, Request, RequestCache, RequestInit, Response}
 /// The cache that holds model bundles (one entry per file URL).
 pub const BUNDLE_CACHE: &str = "acula-bundles-v1";
 
+/// How the message of a request that never got an answer starts.
+pub const NETWORK_FAILED: &str = "the network request failed";
+
 /// The message of a JS error value.
 pub fn js_message(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
@@ -32,7 +35,7 @@ async fn fetch(request: &Request) -> Result<Response, String> {
         .unchecked_into();
     JsFuture::from(promise)
         .await
-        .map_err(|e| format!("the network request failed ({})", js_message(&e)))?
+        .map_err(|e| format!("{NETWORK_FAILED} ({})", js_message(&e)))?
         .dyn_into::<Response>()
         .map_err(|_| "fetch returned no response".to_string())
 }

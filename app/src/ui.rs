@@ -104,14 +104,14 @@ fn publish_features(a: &Analysis) {
     publish("aculaLast", &obj);
 }
 
-fn download(name: &str, text: &str) {
+fn download(name: &str, bytes: &[u8], mime: &str) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let parts = js_sys::Array::of1(&text.into());
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let bag = web_sys::BlobPropertyBag::new();
-    bag.set_type("application/json");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag) else {
+    bag.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &bag) else {
         return;
     };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
@@ -126,6 +126,19 @@ fn download(name: &str, text: &str) {
         a.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// Mono samples as a 16-bit PCM WAV file (for "include the recording" in downloads).
+pub fn wav_bytes(samples: &[f32], rate: u32) -> Vec<u8> {
+    let quantised = samples.iter().map(|x| {
+        let v = if x.is_finite() {
+            x.clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
+        (v * 32767.0).round() as i16
+    });
+    acula_core::audio::wav::encode_pcm16_mono(quantised, rate)
 }
 
 /// The whole page.
@@ -348,6 +361,40 @@ pub fn App() -> impl IntoView {
         }
     };
 
+    let with_audio = RwSignal::new(false);
+    let examples = move || {
+        client.model.with(|m| match m {
+            ModelState::Ready(l) => l.manifest.examples.clone(),
+            _ => Vec::new(),
+        })
+    };
+    let play_example = move |e: acula_core::bundle::Example| {
+        let Some(base) = bundle.get_value() else {
+            return;
+        };
+        kind.set(Some(e.recording.clone()));
+        stage.set(Stage::Decoding(e.title.clone()));
+        spawn_local(async move {
+            let url = format!("{base}{}", e.file);
+            // The analyser keeps the bundle's files in the Cache API: offline, they come from there.
+            let cached = match net::open(net::BUNDLE_CACHE).await {
+                Ok(c) => net::get(&c, &url).await,
+                Err(_) => None,
+            };
+            let bytes = match cached {
+                Some(b) => Ok(b),
+                None => net::fetch_bytes(&url, false, |_| {}).await,
+            };
+            match bytes {
+                Ok(b) => take(
+                    e.file.clone(),
+                    js_sys::Uint8Array::from(b.as_slice()).buffer(),
+                ),
+                Err(msg) => stage.set(Stage::Failed(msg)),
+            }
+        });
+    };
+
     let cache_info = RwSignal::new(None::<String>);
     let show_cache = move |_| {
         spawn_local(async move {
@@ -437,7 +484,16 @@ pub fn App() -> impl IntoView {
         let (s2, m2, rec2) = (s.clone(), manifest.clone(), rec.clone());
         let on_download = Callback::new(move |_| {
             let json = result_json(&s2, &m2, &name, rec2.as_deref(), &backend);
-            download("acula-result.json", &json);
+            download("acula-result.json", json.as_bytes(), "application/json");
+            if with_audio.get_untracked() {
+                if let Some(a) = audio.get_untracked() {
+                    download(
+                        "acula-recording.wav",
+                        &wav_bytes(&a.mono, a.decoded_rate),
+                        "audio/wav",
+                    );
+                }
+            }
         });
         Some(
             view! { <Results screening=s manifest=manifest ms=ms recording=rec on_download=on_download /> },
@@ -525,6 +581,28 @@ pub fn App() -> impl IntoView {
                 </label>
             </div>
 
+            {move || {
+                let list = examples();
+                (!list.is_empty()).then(|| view! {
+                    <section class="examples" aria-labelledby="examples-title">
+                        <h2 id="examples-title">"No recording at hand? Try an example"</h2>
+                        <ul>
+                            {list.into_iter().enumerate().map(|(i, e)| {
+                                let title = e.title.clone();
+                                let source = e.source.clone();
+                                view! {
+                                    <li>
+                                        <button type="button" id=format!("example-{i}") prop:disabled=busy
+                                            on:click=move |_| play_example(e.clone())>{title}</button>
+                                        <small class="muted">" "{source}</small>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })
+            }}
+
             <p id="status" role="status" aria-live="polite" class:error=move || status().1>
                 {move || status().0}
             </p>
@@ -541,6 +619,15 @@ pub fn App() -> impl IntoView {
             </figure>
             {move || audio.get().map(|a| view! { <Facts analysis=a /> })}
             {result_view}
+            <Show when=move || current.get().is_some_and(|o| o.result.is_ok())>
+                <p>
+                    <label>
+                        <input type="checkbox" id="download-audio" prop:checked=move || with_audio.get()
+                            on:change=move |ev| with_audio.set(event_target_checked(&ev)) />
+                        " Also download the recording (WAV); it is left out unless you ask"
+                    </label>
+                </p>
+            </Show>
 
             <details class="settings">
                 <summary>"Settings and stored data"</summary>
@@ -596,5 +683,28 @@ fn Facts(analysis: Arc<Analysis>) -> impl IntoView {
             <dt>"Frames"</dt><dd id="fact-frames">{a.features.frames}</dd>
             <dt>"Front end time"</dt><dd>{format!("{:.1} ms", a.front_end_ms)}</dd>
         </dl>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wav_bytes_writes_a_valid_16_bit_mono_header_and_clamps() {
+        let w = wav_bytes(&[0.0, 1.0, -1.0, 2.0, f32::NAN], 8000);
+        assert_eq!(&w[0..4], b"RIFF");
+        assert_eq!(
+            u32::from_le_bytes(w[4..8].try_into().unwrap()) as usize,
+            w.len() - 8
+        );
+        assert_eq!(&w[8..16], b"WAVEfmt ");
+        assert_eq!(u32::from_le_bytes(w[24..28].try_into().unwrap()), 8000);
+        assert_eq!(&w[36..40], b"data");
+        let samples: Vec<i16> = w[44..]
+            .chunks(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(samples, vec![0, 32767, -32767, 32767, 0]);
     }
 }

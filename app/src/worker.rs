@@ -166,13 +166,16 @@ async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
     progress("Checking the model bundle…", 0, 0);
     let manifest_bytes = match net::fetch_bytes(&manifest_url, true, |_| {}).await {
         Ok(bytes) => bytes,
-        Err(network) => match &cache {
-            Some(c) => net::get(c, &manifest_url).await.ok_or_else(|| {
-                format!(
-                    "the model bundle could not be loaded: {network}; connect once to download it"
-                )
-            })?,
-            None => return Err(format!("the model bundle could not be loaded: {network}")),
+        // Offline (or the server is away): the copy kept at the last visit, if any.
+        Err(e) => match &cache {
+            Some(c) => match net::get(c, &manifest_url).await {
+                Some(bytes) => bytes,
+                None if e.starts_with(net::NETWORK_FAILED) => {
+                    return Err(format!("{e}; connect once so the model can be downloaded"))
+                }
+                None => return Err(e),
+            },
+            None => return Err(e),
         },
     };
     let manifest =

@@ -155,7 +155,27 @@ pub struct Manifest {
     pub reports: ReportsInfo,
     /// Every other file of the bundle with its size and sha256.
     pub files: BTreeMap<String, FileEntry>,
+    /// Real example recordings shipped with the bundle (the page's demo set); each file is also in
+    /// `files`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
 }
+
+/// One example recording of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// The file's name in the bundle (`example-1.mp3`).
+    pub file: String,
+    /// What it is, for people (`Cough, COVID-19 positive (phone line)`).
+    pub title: String,
+    /// `cough`, `breath`, `lung` or `heart`.
+    pub recording: String,
+    /// Where it comes from, with its licence.
+    pub source: String,
+}
+
+/// The recording kinds tasks and examples may name.
+pub const RECORDING_KINDS: [&str; 4] = ["cough", "breath", "lung", "heart"];
 
 /// One report of the index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -253,6 +273,30 @@ impl Manifest {
         for f in FILES {
             if !self.files.contains_key(f) {
                 return bad(format!("files has no entry for {f}"));
+            }
+        }
+        for name in self.files.keys() {
+            let plain = !name.is_empty()
+                && !name.starts_with('.')
+                && !name.contains(['/', '\\', ':'])
+                && name != MANIFEST;
+            if !plain {
+                return bad(format!(
+                    "file name {name:?} must be a plain name inside the bundle folder"
+                ));
+            }
+        }
+        for e in &self.examples {
+            if !self.files.contains_key(&e.file) {
+                return bad(format!("example {} is not listed in files", e.file));
+            }
+            if !RECORDING_KINDS.contains(&e.recording.as_str()) {
+                return bad(format!(
+                    "example {} has recording kind {:?}; use one of {}",
+                    e.file,
+                    e.recording,
+                    RECORDING_KINDS.join(", ")
+                ));
             }
         }
         Ok(())
@@ -425,6 +469,7 @@ mod tests {
             evaluation: serde_json::Value::Null,
             reports: ReportsInfo { count: 0, dim: 2 },
             files: BTreeMap::new(),
+            examples: Vec::new(),
         };
         let files: BTreeMap<String, Vec<u8>> = FILES
             .iter()
@@ -475,5 +520,38 @@ mod tests {
             Bundle::new(bad_id.as_bytes(), files),
             Err(BundleError::Manifest(m)) if m.contains("lower-case")
         ));
+    }
+
+    #[test]
+    fn examples_must_be_listed_files_with_plain_names_and_known_kinds() {
+        let (manifest, mut files) = sealed();
+        let mut m = Manifest::parse(&manifest).unwrap();
+        files.insert("example-1.wav".into(), b"RIFF".to_vec());
+        m.examples.push(Example {
+            file: "example-1.wav".into(),
+            title: "A cough".into(),
+            recording: "cough".into(),
+            source: "test".into(),
+        });
+        let json = seal(&mut m, &files).unwrap();
+        let b = Bundle::new(&json, files.clone()).unwrap();
+        assert_eq!(b.manifest.examples.len(), 1);
+        assert_eq!(b.file("example-1.wav").unwrap(), b"RIFF");
+
+        let mut wrong_kind = m.clone();
+        wrong_kind.examples[0].recording = "sneeze".into();
+        assert!(
+            matches!(seal(&mut wrong_kind, &files), Err(BundleError::Manifest(e)) if e.contains("sneeze"))
+        );
+        let mut unlisted = m.clone();
+        unlisted.examples[0].file = "example-2.wav".into();
+        assert!(
+            matches!(seal(&mut unlisted, &files), Err(BundleError::Manifest(e)) if e.contains("not listed"))
+        );
+        let mut escaping = files.clone();
+        escaping.insert("../evil.wav".into(), Vec::new());
+        assert!(
+            matches!(seal(&mut m.clone(), &escaping), Err(BundleError::Manifest(e)) if e.contains("plain name"))
+        );
     }
 }

@@ -29,24 +29,7 @@ const MAX_WAV_SAMPLES: usize = (u32::MAX as usize - 36) / 4;
 
 /// Encodes mono samples as a 32-bit IEEE float WAV; at most [`MAX_WAV_SAMPLES`] samples.
 pub fn float_wav(samples: &[f32], rate: u32) -> Vec<u8> {
-    let data_len = (samples.len() * 4) as u32;
-    let mut b = Vec::with_capacity(44 + samples.len() * 4);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 4).to_le_bytes());
-    b.extend_from_slice(&4u16.to_le_bytes());
-    b.extend_from_slice(&32u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        b.extend_from_slice(&s.to_le_bytes());
-    }
-    b
+    acula_core::audio::wav::encode_f32_mono(samples, rate)
 }
 
 /// Runs `acula decode`.

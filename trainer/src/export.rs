@@ -67,6 +67,74 @@ pub struct ExportArgs {
     /// Replace `--out` if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Real example recordings to ship with the bundle (the web page's demo set): a JSON list of
+    /// `{"path", "title", "recording", "source"}` (recording: cough, breath, lung or heart; source
+    /// names the dataset and its licence). Only ship recordings whose licence allows it.
+    #[arg(long)]
+    pub examples: Option<PathBuf>,
+}
+
+/// One entry of `--examples`.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct ExampleSpec {
+    /// The recording.
+    pub path: PathBuf,
+    /// What it is, for people.
+    pub title: String,
+    /// `cough`, `breath`, `lung` or `heart`.
+    pub recording: String,
+    /// Dataset and licence.
+    pub source: String,
+}
+
+/// Reads `--examples` and the recordings it names: (file name in the bundle, bytes, entry).
+fn read_examples(path: &Path) -> Result<Vec<(Vec<u8>, bundle::Example)>, Failure> {
+    let text = std::fs::read(path)
+        .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
+    let specs: Vec<ExampleSpec> = serde_json::from_slice(&text).map_err(|e| {
+        Failure::input(format!(
+            "{}: {e}; write a JSON list of {{\"path\", \"title\", \"recording\", \"source\"}}",
+            path.display()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        if !bundle::RECORDING_KINDS.contains(&s.recording.as_str()) {
+            return Err(Failure::input(format!(
+                "{}: example {} has recording {:?}; use one of {}",
+                path.display(),
+                s.path.display(),
+                s.recording,
+                bundle::RECORDING_KINDS.join(", ")
+            )));
+        }
+        let bytes = std::fs::read(&s.path).map_err(|e| {
+            Failure::input(format!("cannot read example {}: {e}", s.path.display()))
+        })?;
+        acula_core::audio::decode(
+            &bytes,
+            s.path.extension().and_then(|e| e.to_str()),
+            &DecodeLimits::default(),
+        )
+        .map_err(|e| Failure::input(format!("example {}: {e}", s.path.display())))?;
+        let ext = s
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .filter(|e| e.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or_else(|| "audio".into());
+        out.push((
+            bytes,
+            bundle::Example {
+                file: format!("example-{}.{ext}", i + 1),
+                title: s.title.clone(),
+                recording: s.recording.clone(),
+                source: s.source.clone(),
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// The published names of known `(dataset, task)` pairs: id, name, description, recording kind,
@@ -583,6 +651,10 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
         .and_then(|t| t.as_str())
         .unwrap_or("unknown")
         .to_string();
+    let examples = match &args.examples {
+        Some(p) => read_examples(p)?,
+        None => Vec::new(),
+    };
     let (cfg, model, step) = load_model(&args.run, text_dim, &device)?;
 
     // Tasks: parse the specs and load their datasets first, so a typo fails before any work.
@@ -695,6 +767,7 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
             dim: proj,
         },
         files: BTreeMap::new(),
+        examples: Vec::new(),
     };
 
     // 3. Task heads on the joint embeddings the bundle itself produces.
@@ -809,6 +882,10 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
     files.insert(bundle::HEADS_FILE.to_string(), heads_bytes);
     files.insert(bundle::REPORTS_FILE.to_string(), reports_bytes);
     files.insert(bundle::INDEX_FILE.to_string(), index_bytes);
+    for (bytes, example) in examples {
+        files.insert(example.file.clone(), bytes);
+        manifest.examples.push(example);
+    }
     let manifest_bytes =
         bundle::seal(&mut manifest, &files).map_err(|e| Failure::input(e.to_string()))?;
     // The bundle must load as written.

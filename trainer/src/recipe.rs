@@ -333,6 +333,12 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
     });
     let training_json = out.join("training.json");
     write_json(&training_json, &training)?;
+    let examples_json = out.join("examples.json");
+    write_json(
+        &examples_json,
+        &serde_json::to_value(demo_examples(&args.data)?)
+            .map_err(|e| Failure::input(e.to_string()))?,
+    )?;
     if !stages.run(6, "task heads and the bundle", false, || {
         crate::export::run(&crate::export::ExportArgs {
             run: al.clone(),
@@ -349,6 +355,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
             seed: args.seed,
             training_json: Some(training_json.clone()),
             force: true,
+            examples: Some(examples_json.clone()),
         })
     })? {
         return Ok(());
@@ -356,7 +363,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
     if let Some(dest) = &args.publish {
         let b = crate::export::read_bundle(&bundle_dir)?;
         let mut files = std::collections::BTreeMap::new();
-        for name in acula_core::bundle::FILES {
+        for name in b.manifest.files.keys() {
             let bytes = b.file(name).map_err(|e| Failure::input(e.to_string()))?;
             files.insert(name.to_string(), bytes.to_vec());
         }
@@ -379,4 +386,72 @@ fn run_args(out: &Path, config: &Path) -> RunArgs {
         resume: out.join("config.json").is_file(),
         backend: backend::Backend::Flex,
     }
+}
+
+/// The default bundle's demo set: real recordings whose licences allow shipping them — two coughs
+/// from each source of covid19-cough (CC0; one positive, one negative) and two KAUH lung sounds
+/// (CC BY 4.0; a healthy chest and an asthmatic one). Chosen by sorted file name, so the set is
+/// the same on every machine.
+fn demo_examples(data: &Path) -> Result<Vec<crate::export::ExampleSpec>, Failure> {
+    let mut out = Vec::new();
+    let coughs = data.join("covid19-cough");
+    let meta: Vec<serde_json::Value> = std::fs::read(coughs.join("metadata.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| Failure::input(format!("cannot read {}/metadata.json", coughs.display())))?;
+    let mut meta: Vec<&serde_json::Value> = meta.iter().collect();
+    meta.sort_by_key(|m| m["filename"].as_str().unwrap_or("").to_string());
+    for (source, words) in [
+        ("call-center", "phone line, 8 kHz"),
+        ("telegram", "messenger app, 48 kHz"),
+    ] {
+        for positive in [true, false] {
+            let hit = meta.iter().find(|m| {
+                m["source"].as_str() == Some(source)
+                    && m["covid19"].as_bool() == Some(positive)
+                    && coughs
+                        .join("raw")
+                        .join(m["filename"].as_str().unwrap_or(""))
+                        .is_file()
+            });
+            if let Some(m) = hit {
+                out.push(crate::export::ExampleSpec {
+                    path: coughs
+                        .join("raw")
+                        .join(m["filename"].as_str().unwrap_or("")),
+                    title: format!(
+                        "Cough, COVID-19 {} ({words})",
+                        if positive { "positive" } else { "negative" }
+                    ),
+                    recording: "cough".into(),
+                    source: "covid19-cough (CC0 1.0)".into(),
+                });
+            }
+        }
+    }
+    let kauh = data.join("kauh-subset").join("Audio Files");
+    let mut wavs: Vec<String> = std::fs::read_dir(&kauh)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".wav"))
+                .collect()
+        })
+        .unwrap_or_default();
+    wavs.sort();
+    for (tag, title) in [
+        ("_N,", "Lung sounds, healthy chest"),
+        ("_Asthma,", "Lung sounds, asthma"),
+    ] {
+        if let Some(n) = wavs.iter().find(|n| n.contains(tag)) {
+            out.push(crate::export::ExampleSpec {
+                path: kauh.join(n),
+                title: format!("{title} (stethoscope)"),
+                recording: "lung".into(),
+                source: "KAUH lung sounds, Fraiwan et al., Mendeley Data jwyy9np4gv (CC BY 4.0)"
+                    .into(),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -3,7 +3,7 @@
 
 pub mod decode;
 pub mod resample;
-mod wav;
+pub mod wav;
 
 pub use decode::{decode, decode_source, probe_info, DecodeLimits, Decoded, StreamInfo};
 pub use resample::{resample, resample_with_threads};

@@ -325,3 +325,62 @@ mod tests {
         assert_eq!(dec(&b).unwrap().samples.len(), 2);
     }
 }
+
+/// The 44-byte header of a mono WAV file (`tag` 1 = integer PCM, 3 = IEEE float).
+fn mono_header(tag: u16, bits: u16, rate: u32, data_len: u32) -> Vec<u8> {
+    let block = bits / 8;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36u32.saturating_add(data_len)).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&tag.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
+    b.extend_from_slice(&block.to_le_bytes());
+    b.extend_from_slice(&bits.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    b
+}
+
+/// A 16-bit PCM mono WAV file of already-quantised samples. WAV sizes are 32-bit: callers keep
+/// recordings under 2^31 samples.
+pub fn encode_pcm16_mono(samples: impl ExactSizeIterator<Item = i16>, rate: u32) -> Vec<u8> {
+    let mut b = mono_header(1, 16, rate, (samples.len() * 2) as u32);
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    b
+}
+
+/// A 32-bit IEEE float mono WAV file (callers keep recordings under 2^30 samples).
+pub fn encode_f32_mono(samples: &[f32], rate: u32) -> Vec<u8> {
+    let mut b = mono_header(3, 32, rate, (samples.len() * 4) as u32);
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    b
+}
+
+#[cfg(test)]
+mod encode_tests {
+    use super::*;
+
+    #[test]
+    fn encoded_files_decode_back() {
+        let x = [0.0f32, 0.5, -0.25, 1.0];
+        let f = encode_f32_mono(&x, 8000);
+        assert_eq!(f.len(), 44 + 16);
+        let d = crate::audio::decode(&f, Some("wav"), &DecodeLimits::default()).unwrap();
+        assert_eq!((d.sample_rate, d.samples.clone()), (8000, x.to_vec()));
+        let p = encode_pcm16_mono([0i16, 16384, -32768].into_iter(), 4000);
+        assert_eq!(
+            u32::from_le_bytes(p[4..8].try_into().unwrap()) as usize,
+            p.len() - 8
+        );
+        let d = crate::audio::decode(&p, Some("wav"), &DecodeLimits::default()).unwrap();
+        assert_eq!(d.samples, vec![0.0, 0.5, -1.0]);
+    }
+}

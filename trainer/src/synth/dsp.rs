@@ -173,28 +173,11 @@ pub fn add_crackle(out: &mut [f64], at: usize, idw: f64, two_cd: f64, a: f64, ra
 
 /// A 16-bit PCM mono WAV of `samples` (clipped to [−1, 1]).
 pub fn pcm16_wav(samples: &[f64], rate: u32) -> Vec<u8> {
-    let data_len = (samples.len() * 2) as u32;
-    let mut b = Vec::with_capacity(44 + samples.len() * 2);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in to_pcm16(samples) {
-        b.extend_from_slice(&s.to_le_bytes());
-    }
-    b
+    acula_core::audio::wav::encode_pcm16_mono(to_pcm16(samples), rate)
 }
 
 /// Samples in [−1, 1] as 16-bit integers (rounded, clipped).
-pub fn to_pcm16(samples: &[f64]) -> impl Iterator<Item = i16> + '_ {
+pub fn to_pcm16(samples: &[f64]) -> impl ExactSizeIterator<Item = i16> + '_ {
     samples
         .iter()
         .map(|s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
