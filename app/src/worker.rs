@@ -235,8 +235,17 @@ async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
     })
 }
 
-/// The browser's WebGPU adapter, described (`None` when there is none).
-async fn webgpu_adapter() -> Option<String> {
+/// A WebGPU adapter the browser returned.
+struct Adapter {
+    /// Vendor, architecture and description, as the browser gives them.
+    description: String,
+    /// A software renderer (SwiftShader, or one the browser marks as a fallback): slower than the
+    /// wasm CPU backend, so `auto` does not pick it.
+    software: bool,
+}
+
+/// The browser's WebGPU adapter (`None` when there is none).
+async fn webgpu_adapter() -> Option<Adapter> {
     let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
     let gpu = Reflect::get(&navigator, &"gpu".into()).ok()?;
     if gpu.is_undefined() || gpu.is_null() {
@@ -266,10 +275,21 @@ async fn webgpu_adapter() -> Option<String> {
         .iter()
         .filter_map(|k| field(k))
         .collect();
-    Some(if parts.is_empty() {
+    let flagged = |o: &JsValue| {
+        Reflect::get(o, &"isFallbackAdapter".into())
+            .map(|v| v.is_truthy())
+            .unwrap_or(false)
+    };
+    let description = if parts.is_empty() {
         "WebGPU adapter".to_string()
     } else {
         parts.join(" ")
+    };
+    Some(Adapter {
+        software: flagged(&info)
+            || flagged(&adapter)
+            || description.to_ascii_lowercase().contains("swiftshader"),
+        description,
     })
 }
 
@@ -330,8 +350,15 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
             }
             (None, "cpu", None)
         }
+        (Some(a), BackendChoice::Auto) if a.software => {
+            note = Some(format!(
+                "WebGPU here is a software renderer ({}), slower than the CPU backend, so the CPU is used",
+                a.description
+            ));
+            (None, "cpu", None)
+        }
         (Some(a), _) => match gpu_screener(&bundle).await {
-            Ok(s) => (Some(s), "webgpu", Some(a.clone())),
+            Ok(s) => (Some(s), "webgpu", Some(a.description.clone())),
             Err(e) => {
                 note = Some(format!("WebGPU failed ({e}), so the CPU is used"));
                 (None, "cpu", None)

@@ -1,7 +1,7 @@
 // Shared helpers of the browser tests: a static server for dist/, Chromium launch, .npy and WAV I/O,
 // and running the native CLI. Everything is real: Debian's Chromium, the built page, real recordings.
 import { createServer } from 'node:http';
-import { readFile, mkdir } from 'node:fs/promises';
+import { readFile, mkdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join, normalize, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +38,14 @@ export async function serveDist(prefix = '/') {
       if (!full.startsWith(prefix)) throw new Error('outside the site');
       const path = '/' + full.slice(prefix.length);
       const rel = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
-      const body = await readFile(join(DIST, rel));
-      res.writeHead(200, { 'content-type': MIME[extname(rel)] || 'application/octet-stream' });
+      const file = join(DIST, rel);
+      const body = await readFile(file);
+      // The caching headers GitHub Pages sends: ten minutes fresh, then revalidated.
+      res.writeHead(200, {
+        'content-type': MIME[extname(rel)] || 'application/octet-stream',
+        'cache-control': 'max-age=600',
+        'last-modified': (await stat(file)).mtime.toUTCString(),
+      });
       res.end(body);
     } catch {
       res.writeHead(404);

@@ -123,7 +123,13 @@ test('screening on the CPU backend equals acula predict; requests, console and C
 test('WebGPU (software adapter) gives the CPU backend\'s scores within 1e-3', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
   const context = await launch(['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader']);
   try {
-    const { page, consoleErrors } = await open(context, '?backend=webgpu');
+    // Left to choose, the page keeps to the CPU on a software adapter (SwiftShader is slower) and says so.
+    const { page, consoleErrors } = await open(context, '');
+    assert.match(await page.textContent('#model-line'), /runs on CPU/);
+    assert.match(await page.textContent('#backend-note'), /software renderer/);
+    // The user asks for WebGPU: the model moves there (and warms up).
+    await page.click('#use-webgpu');
+    await page.waitForFunction(() => /runs on WebGPU|WebGPU failed|no WebGPU adapter/.test((document.querySelector('#model-line')?.textContent || '') + (document.querySelector('#backend-note')?.textContent || '')), null, { timeout: 120_000 });
     const line = await page.textContent('#model-line');
     assert.match(line, /runs on WebGPU/, `no WebGPU adapter was used: ${line} ${await page.textContent('.backend').catch(() => '')}`);
     for (const r of recordings().slice(1, 3)) {
