@@ -28,5 +28,6 @@ step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py target/release/a
 step "teacher parity (numpy)" "$(scripts/pyenv.sh)" tests/parity/teacher.py target/release/acula \
   "$(scripts/fetch-models.sh minilm | tail -n 1)"
 step "encoder parity (numpy OPERA-GT)" "$(scripts/pyenv.sh)" tests/parity/encoder.py target/release/acula
+step "AUROC parity (scikit-learn)" "$(scripts/pyenv.sh)" tests/parity/auroc.py target/release/acula
 step "browser tests (Chromium)" node --test --test-reporter=spec tests/browser/
 printf '\nall tests passed in %ds\n' $((SECONDS - start))

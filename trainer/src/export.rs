@@ -299,26 +299,6 @@ struct Counts {
     unreadable: usize,
 }
 
-/// Decodes a record's audio (its segment when it has one) to mono at its own rate.
-fn record_pcm(r: &data::Record) -> Result<(Vec<f32>, u32), String> {
-    let bytes = std::fs::read(&r.audio.path).map_err(|e| e.to_string())?;
-    let hint = r.audio.path.extension().and_then(|e| e.to_str());
-    let d = acula_core::audio::decode(&bytes, hint, &DecodeLimits::default())
-        .map_err(|e| e.to_string())?;
-    let rate = d.sample_rate;
-    let mut s = d.samples;
-    if r.audio.start_s.is_some() || r.audio.end_s.is_some() {
-        let a = ((r.audio.start_s.unwrap_or(0.0) * f64::from(rate)) as usize).min(s.len());
-        let b = r
-            .audio
-            .end_s
-            .map_or(s.len(), |e| (e * f64::from(rate)) as usize)
-            .clamp(a, s.len());
-        s = s[a..b].to_vec();
-    }
-    Ok((s, rate))
-}
-
 /// The labelled, quality-checked joint embeddings of one task.
 fn task_examples(
     screener: &Screener,
@@ -343,7 +323,7 @@ fn task_examples(
     let mut out = Vec::new();
     for (r, label) in records {
         bar.inc(1);
-        let analysis = record_pcm(r)
+        let analysis = data::read_pcm(r, None)
             .map_err(|e| e.to_string())
             .and_then(|(s, rate)| screener.analyse(&s, rate).map_err(|e| e.to_string()));
         match analysis {

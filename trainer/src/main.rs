@@ -10,6 +10,7 @@ mod data;
 mod decode;
 mod embed;
 mod embed_audio;
+mod eval;
 mod export;
 mod features;
 mod metrics;
@@ -62,11 +63,16 @@ enum Command {
     Export(export::ExportArgs),
     /// Screen recordings with a model bundle: quality, task scores, similar clinical reports.
     Predict(predict::PredictArgs),
+    /// Linear-probe evaluation (OPERA protocol) of representations on tasks, with baselines.
+    Eval(eval::EvalArgs),
     /// The whole training recipe, from datasets to the model bundle, in one resumable command.
     Train(recipe::TrainArgs),
     /// The masked-autoencoder loss of given weights, input and noise (a parity tool).
     #[command(hide = true)]
     MaeLoss(train::mae_loss::MaeLossArgs),
+    /// AUROC of JSON cases on stdin (a parity tool: `tests/parity/auroc.py` compares with scikit-learn).
+    #[command(hide = true)]
+    Auroc,
     /// Print the front-end configuration (the reference one, or a config file completed with defaults) as JSON.
     Config {
         /// A partial configuration file to complete.
@@ -117,7 +123,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Train(args) => recipe::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),
+        Command::Auroc => metrics::run_cases(),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
         },

@@ -51,6 +51,27 @@ pub fn auroc_macro(probs: &[Vec<f64>], labels: &[usize]) -> Option<f64> {
     (!per.is_empty()).then(|| per.iter().sum::<f64>() / per.len() as f64)
 }
 
+/// `acula auroc`: reads `[{"probs": [[…], …], "labels": [..]}, …]` on stdin and prints the macro
+/// AUROC of each case (`null` where undefined) as a JSON list.
+pub fn run_cases() -> Result<(), crate::Failure> {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        probs: Vec<Vec<f64>>,
+        labels: Vec<usize>,
+    }
+    let cases: Vec<Case> = serde_json::from_reader(std::io::stdin().lock())
+        .map_err(|e| crate::Failure::input(format!("stdin: {e}")))?;
+    let out: Vec<Option<f64>> = cases
+        .iter()
+        .map(|c| auroc_macro(&c.probs, &c.labels))
+        .collect();
+    println!(
+        "{}",
+        serde_json::to_string(&out).map_err(|e| crate::Failure::output(e.to_string()))?
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

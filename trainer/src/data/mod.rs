@@ -585,3 +585,30 @@ fn opt_flag(s: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+/// Decodes a record's audio to mono at its own rate: `span` (seconds) or the record's own segment,
+/// else the whole file.
+pub fn read_pcm(r: &Record, span: Option<(f64, f64)>) -> Result<(Vec<f32>, u32), String> {
+    let bytes = std::fs::read(&r.audio.path).map_err(|e| e.to_string())?;
+    let hint = r.audio.path.extension().and_then(|e| e.to_str());
+    let d = acula_core::audio::decode(&bytes, hint, &acula_core::audio::DecodeLimits::default())
+        .map_err(|e| e.to_string())?;
+    let rate = d.sample_rate;
+    let span = span.or(match (r.audio.start_s, r.audio.end_s) {
+        (None, None) => None,
+        (a, b) => Some((a.unwrap_or(0.0), b.unwrap_or(f64::INFINITY))),
+    });
+    let s = match span {
+        Some((a, b)) => {
+            let a = ((a * f64::from(rate)) as usize).min(d.samples.len());
+            let b = if b.is_finite() {
+                ((b * f64::from(rate)) as usize).clamp(a, d.samples.len())
+            } else {
+                d.samples.len()
+            };
+            d.samples[a..b].to_vec()
+        }
+        None => d.samples,
+    };
+    Ok((s, rate))
+}

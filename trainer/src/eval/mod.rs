@@ -1,0 +1,669 @@
+//! `acula eval`: the OPERA linear-probe evaluation of frozen representations, every representation on
+//! the same recordings and the same splits in one run.
+//!
+//! For each task (`DATASET_DIR:TASK`, optionally `:FIELD=VALUE` to keep the records whose metadata field
+//! has that value, e.g. `Recorded by=messenger bot`), the recordings (or annotated segments, for
+//! segment tasks) are decoded once, quality-checked as `acula predict` does, and turned into the
+//! reference log-mel features (trimmed, repeat-padded); each representation (`--model NAME=SPEC`) then
+//! embeds them: `handcrafted` (log-mel and MFCC statistics), `random:PRESET` (an encoder at random
+//! initialisation, seed 0), or a `pretrain`/`align` run folder (its final encoder; OPERA's clip
+//! embedding: the mean of 256-frame chunk embeddings). The probe ([`probe`]) is trained with 5 seeds on
+//! a split by subject — the official split where the dataset has one, leave-one-subject-out where it has
+//! fewer subjects than `--loso-below`, else 60/20/20 by a hash of the subject — and tested; the
+//! AUROC's mean ± std over the seeds and a bootstrap 95 % interval (test recordings resampled, the seeds'
+//! AUROCs averaged per resample) are reported in `results.json` and `results.md`.
+
+pub mod handcrafted;
+pub mod probe;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use acula_core::encoder::{Encoder, EncoderConfig};
+use acula_core::quality::{self, QualityConfig};
+use acula_core::{Features, FrontEnd, FrontEndConfig, ProcessOptions};
+use burn::module::Module;
+use clap::Args;
+use serde::Serialize;
+
+use crate::data::{self, Label, TaskUnit};
+use crate::rng::Rng;
+use crate::{metrics, Failure};
+use probe::{mean_std, ProbeConfig};
+
+/// `acula eval` flags.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A task: `DATASET_DIR:TASK[:FIELD=VALUE]` (e.g. `../shared/data/covid19-cough:covid`, or with
+    /// `:Recorded by=messenger bot` for one recording source); repeat for several.
+    #[arg(long = "task", required = true)]
+    pub tasks: Vec<String>,
+    /// A representation: `NAME=handcrafted`, `NAME=random:gt-tiny`, or `NAME=RUN_DIR` (an `acula
+    /// pretrain` or `acula align` run folder); repeat for several. Rows appear in this order.
+    #[arg(long = "model", required = true)]
+    pub models: Vec<String>,
+    /// Folder for `results.json` and `results.md` (created).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Probe seeds (0, 1, …).
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// Bootstrap resamples for the 95 % intervals (0: none).
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Leave-one-subject-out for tasks with fewer subjects than this (and no official split).
+    #[arg(long, default_value_t = 60)]
+    pub loso_below: usize,
+    /// Probe epochs (OPERA: 64; 50 for KAUH, which `--loso-below` tasks get).
+    #[arg(long, default_value_t = 64)]
+    pub epochs: usize,
+    /// At most this many units per task (the first by id; for quick runs).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Compute backend for the encoders.
+    #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
+    pub backend: crate::backend::Backend,
+}
+
+/// One unit of a task: a recording or a segment.
+struct Unit {
+    subject: String,
+    label: usize,
+    split: Option<data::Split>,
+    features: Features,
+}
+
+/// A representation.
+enum Model {
+    Handcrafted,
+    Encoder(Box<Encoder>),
+}
+
+fn parse_model(spec: &str, device: &burn::tensor::Device) -> Result<(String, Model), Failure> {
+    let (name, what) = spec.split_once('=').ok_or_else(|| {
+        Failure::usage(format!(
+            "--model {spec}: write NAME=handcrafted, NAME=random:gt-tiny or NAME=RUN_DIR"
+        ))
+    })?;
+    let model = if what == "handcrafted" {
+        Model::Handcrafted
+    } else if let Some(preset) = what.strip_prefix("random:") {
+        let cfg = EncoderConfig::preset(preset).ok_or_else(|| {
+            Failure::usage(format!("--model {spec}: unknown encoder preset {preset}"))
+        })?;
+        device.seed(0);
+        Model::Encoder(Box::new(
+            Encoder::new(&cfg, device).map_err(|e| Failure::usage(e.to_string()))?,
+        ))
+    } else {
+        let dir = Path::new(what);
+        let cfg_path = dir.join("config.json");
+        let cfg: serde_json::Value = std::fs::read(&cfg_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                Failure::input(format!(
+                    "--model {spec}: cannot read {}; give an `acula pretrain` or `acula align` run folder",
+                    cfg_path.display()
+                ))
+            })?;
+        let enc: EncoderConfig = serde_json::from_value(cfg["encoder"].clone())
+            .map_err(|e| Failure::input(format!("{}: encoder: {e}", cfg_path.display())))?;
+        let weights = dir.join("encoder.bpk");
+        let encoder = Encoder::new(&enc, device)
+            .map_err(|e| Failure::usage(e.to_string()))?
+            .try_load_file(&weights)
+            .map_err(|e| {
+                Failure::input(format!(
+                    "{}: cannot load ({e:?}); is the run finished (it writes encoder.bpk at the end)?",
+                    weights.display()
+                ))
+            })?;
+        Model::Encoder(Box::new(encoder))
+    };
+    Ok((name.to_string(), model))
+}
+
+/// A metadata filter: field name and value.
+type Filter = (String, String);
+
+/// A task's units to compute: the record, the segment (if any) and the label.
+type Todo<'a> = (&'a data::Record, Option<(f64, f64)>, usize);
+
+/// A loaded task.
+struct Loaded {
+    name: String,
+    classes: Vec<String>,
+    synthetic: bool,
+    units: Vec<Unit>,
+    counts: Counts,
+}
+
+/// Parses `DIR:TASK[:FIELD=VALUE]`.
+fn parse_task(spec: &str) -> Result<(PathBuf, String, Option<Filter>), Failure> {
+    let (rest, filter) = match spec.rsplit_once(':') {
+        Some((r, f)) if f.contains('=') => {
+            let (k, v) = f.split_once('=').unwrap_or((f, ""));
+            (r, Some((k.trim().to_string(), v.trim().to_string())))
+        }
+        _ => (spec, None),
+    };
+    let (dir, task) = rest.rsplit_once(':').ok_or_else(|| {
+        Failure::usage(format!(
+            "--task {spec}: write it as DATASET_DIR:TASK or DATASET_DIR:TASK:FIELD=VALUE"
+        ))
+    })?;
+    Ok((PathBuf::from(dir), task.to_string(), filter))
+}
+
+/// What happened to a task's units.
+#[derive(Debug, Default, Clone, Serialize)]
+struct Counts {
+    labelled: usize,
+    used: usize,
+    quality: BTreeMap<String, usize>,
+    unreadable: usize,
+}
+
+/// Loads one task's units (features computed once for every representation).
+fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
+    let (dir, task_id, filter) = parse_task(spec)?;
+    let ds = data::load(&dir).map_err(|e| Failure::input(e.to_string()))?;
+    let task = ds
+        .tasks
+        .iter()
+        .find(|t| t.id == task_id)
+        .cloned()
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--task {spec}: {} has no classification task {task_id} (it has {})",
+                ds.id,
+                ds.tasks.iter().map(|t| t.id).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+    if task.classes.is_empty() {
+        return Err(Failure::usage(format!(
+            "--task {spec}: {task_id} is a regression task; acula eval measures classification tasks"
+        )));
+    }
+    let keep = |r: &data::Record| match &filter {
+        None => true,
+        Some((k, v)) => r
+            .metadata
+            .fields()
+            .iter()
+            .any(|(fk, fv)| fk.eq_ignore_ascii_case(k) && fv.eq_ignore_ascii_case(v)),
+    };
+    let mut todo: Vec<Todo> = Vec::new();
+    let mut records: Vec<&data::Record> = ds
+        .records
+        .iter()
+        .filter(|r| r.has_audio && keep(r))
+        .collect();
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    for r in records {
+        match task.unit {
+            TaskUnit::Recording => {
+                if let Some(Label::Class(c)) = r.labels.get(task.id) {
+                    todo.push((r, None, *c));
+                }
+            }
+            TaskUnit::Segment => {
+                for s in &r.segments {
+                    if let Some(Label::Class(c)) = s.labels.get(task.id) {
+                        todo.push((r, Some((s.start_s, s.end_s)), *c));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(n) = limit {
+        todo.truncate(n);
+    }
+    let mut counts = Counts {
+        labelled: todo.len(),
+        ..Counts::default()
+    };
+    let front =
+        FrontEnd::new(FrontEndConfig::default()).map_err(|e| Failure::input(e.to_string()))?;
+    let qcfg = QualityConfig::default();
+    let name = match &filter {
+        Some((k, v)) => format!("{}:{task_id} ({k} = {v})", ds.id),
+        None => format!("{}:{task_id}", ds.id),
+    };
+    let bar = crate::progress::bar(todo.len() as u64, &format!("features {name}"));
+    let mut out = Vec::new();
+    for (r, span, label) in todo {
+        bar.inc(1);
+        let Ok((samples, rate)) = data::read_pcm(r, span) else {
+            counts.unreadable += 1;
+            continue;
+        };
+        let q = quality::check(&samples, rate, &qcfg);
+        if !q.is_ok() {
+            let v = serde_json::to_value(q.verdict)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            *counts.quality.entry(v).or_default() += 1;
+            continue;
+        }
+        let processed = acula_core::audio::resample(&samples, rate, 16_000)
+            .map_err(|e| e.to_string())
+            .and_then(|p| {
+                front
+                    .process(
+                        &p,
+                        &ProcessOptions {
+                            trim: true,
+                            pad: true,
+                        },
+                    )
+                    .map_err(|e| e.to_string())
+            });
+        match processed {
+            Ok(p) => out.push(Unit {
+                subject: r.subject.clone(),
+                label,
+                split: r.split,
+                features: p.features,
+            }),
+            Err(_) => counts.unreadable += 1,
+        }
+    }
+    bar.finish_and_clear();
+    counts.used = out.len();
+    Ok(Loaded {
+        name,
+        classes: task.classes.iter().map(|c| c.to_string()).collect(),
+        synthetic: ds.synthetic,
+        units: out,
+        counts,
+    })
+}
+
+/// The embeddings of every unit under one representation.
+fn embed(model: &Model, units: &[Unit], what: &str) -> Result<Vec<Vec<f32>>, Failure> {
+    let bar = crate::progress::bar(units.len() as u64, what);
+    let mut out = Vec::with_capacity(units.len());
+    for u in units {
+        bar.inc(1);
+        let f = &u.features;
+        out.push(match model {
+            Model::Handcrafted => handcrafted::statistics(f),
+            Model::Encoder(e) => e
+                .embed_clip(&f.data, f.frames, f.n_mels, 256, 16)
+                .map_err(|e| Failure::input(e.to_string()))?,
+        });
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// How a task's units are split.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Protocol {
+    /// The dataset's official train/validation/test split.
+    Official,
+    /// 60/20/20 by a hash of the subject.
+    SubjectSplit,
+    /// Leave one subject out (validation: 20 % of the other subjects).
+    Loso,
+}
+
+/// Which part (0 train, 1 validation, 2 test) a subject is in, for 60/20/20 splits.
+fn part(subject: &str, salt: &str) -> usize {
+    let u = Rng::for_item(0, &format!("eval-split-{salt}-{subject}")).uniform();
+    if u < 0.6 {
+        0
+    } else if u < 0.8 {
+        1
+    } else {
+        2
+    }
+}
+
+/// Folds of (train, validation, test) indices.
+fn folds(units: &[Unit], loso_below: usize) -> (Protocol, Vec<[Vec<usize>; 3]>) {
+    let official = !units.is_empty() && units.iter().all(|u| u.split.is_some());
+    if official {
+        let mut f: [Vec<usize>; 3] = Default::default();
+        for (i, u) in units.iter().enumerate() {
+            let k = match u.split {
+                Some(data::Split::Train) => 0,
+                Some(data::Split::Val) => 1,
+                _ => 2,
+            };
+            f[k].push(i);
+        }
+        // An official split without a validation part: take one from training, by subject.
+        if f[1].is_empty() {
+            let (tr, va): (Vec<usize>, Vec<usize>) = f[0]
+                .iter()
+                .partition(|&&i| part(&units[i].subject, "val") != 1);
+            f[0] = tr;
+            f[1] = va;
+        }
+        return (Protocol::Official, vec![f]);
+    }
+    let mut subjects: Vec<&str> = units.iter().map(|u| u.subject.as_str()).collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    if subjects.len() < loso_below {
+        let folds = subjects
+            .iter()
+            .map(|&held| {
+                let mut f: [Vec<usize>; 3] = Default::default();
+                for (i, u) in units.iter().enumerate() {
+                    let k = if u.subject == held {
+                        2
+                    } else if part(&u.subject, held) == 2 {
+                        1
+                    } else {
+                        0
+                    };
+                    f[k].push(i);
+                }
+                f
+            })
+            .collect();
+        return (Protocol::Loso, folds);
+    }
+    let mut f: [Vec<usize>; 3] = Default::default();
+    for (i, u) in units.iter().enumerate() {
+        f[part(&u.subject, "split")].push(i);
+    }
+    (Protocol::SubjectSplit, vec![f])
+}
+
+/// One (task, representation) result.
+#[derive(Debug, Clone, Serialize)]
+struct Cell {
+    task: String,
+    model: String,
+    aurocs: Vec<Option<f64>>,
+    mean: f64,
+    std: f64,
+    ci95: Option<[f64; 2]>,
+}
+
+/// Test probabilities of every seed (`[seed][test unit] → class probabilities`), and the test units.
+fn probe_all(
+    x: &[Vec<f32>],
+    y: &[usize],
+    classes: usize,
+    folds: &[[Vec<usize>; 3]],
+    seeds: u64,
+    cfg: &ProbeConfig,
+) -> (Vec<Vec<Vec<f64>>>, Vec<usize>) {
+    let test: Vec<usize> = folds.iter().flat_map(|f| f[2].iter().copied()).collect();
+    let probs = (0..seeds)
+        .map(|seed| {
+            folds
+                .iter()
+                .flat_map(|[tr, va, te]| {
+                    let head = probe::train(x, y, classes, tr, va, seed, cfg);
+                    te.iter()
+                        .map(move |&i| head.probs(&x[i]))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .collect();
+    (probs, test)
+}
+
+fn cell(
+    task: &str,
+    model: &str,
+    probs: &[Vec<Vec<f64>>],
+    labels: &[usize],
+    bootstrap: usize,
+) -> Cell {
+    let aurocs: Vec<Option<f64>> = probs
+        .iter()
+        .map(|p| metrics::auroc_macro(p, labels))
+        .collect();
+    let got: Vec<f64> = aurocs.iter().flatten().copied().collect();
+    let (mean, std) = mean_std(&got);
+    let ci95 = (bootstrap > 0 && !labels.is_empty()).then(|| {
+        let mut rng = Rng::for_item(0, &format!("bootstrap-{task}"));
+        let n = labels.len();
+        let mut means = Vec::new();
+        for _ in 0..bootstrap {
+            let pick: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
+            let y: Vec<usize> = pick.iter().map(|&i| labels[i]).collect();
+            let per: Vec<f64> = probs
+                .iter()
+                .filter_map(|p| {
+                    let ps: Vec<Vec<f64>> = pick.iter().map(|&i| p[i].clone()).collect();
+                    metrics::auroc_macro(&ps, &y)
+                })
+                .collect();
+            if !per.is_empty() {
+                means.push(per.iter().sum::<f64>() / per.len() as f64);
+            }
+        }
+        means.sort_by(f64::total_cmp);
+        let at = |q: f64| means[((means.len() - 1) as f64 * q).round() as usize];
+        (!means.is_empty()).then(|| [at(0.025), at(0.975)])
+    });
+    Cell {
+        task: task.to_string(),
+        model: model.to_string(),
+        aurocs,
+        mean,
+        std,
+        ci95: ci95.flatten(),
+    }
+}
+
+/// Runs `acula eval`.
+pub fn run(args: &EvalArgs) -> Result<(), Failure> {
+    let device = args.backend.device()?;
+    let models: Vec<(String, Model)> = args
+        .models
+        .iter()
+        .map(|m| parse_model(m, &device))
+        .collect::<Result<_, _>>()?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::output(format!("cannot create {}: {e}", args.out.display())))?;
+    let mut tasks = Vec::new();
+    let mut cells = Vec::new();
+    for spec in &args.tasks {
+        let Loaded {
+            name,
+            classes,
+            synthetic,
+            units,
+            counts,
+        } = units(spec, args.limit)?;
+        let y: Vec<usize> = units.iter().map(|u| u.label).collect();
+        let (protocol, folds) = folds(&units, args.loso_below);
+        let epochs = if matches!(protocol, Protocol::Loso) {
+            args.epochs.min(50)
+        } else {
+            args.epochs
+        };
+        let cfg = ProbeConfig::opera(epochs);
+        let sizes: Vec<usize> = (0..3)
+            .map(|k| folds.iter().map(|f| f[k].len()).sum::<usize>() / folds.len().max(1))
+            .collect();
+        eprintln!(
+            "{name}: {} units, {:?} ({} folds; train/val/test {}/{}/{}){}",
+            units.len(),
+            protocol,
+            folds.len(),
+            sizes[0],
+            sizes[1],
+            sizes[2],
+            if synthetic { " [SYNTHETIC]" } else { "" }
+        );
+        for (model_name, model) in &models {
+            let x = embed(model, &units, &format!("{model_name} on {name}"))?;
+            let (probs, test) = probe_all(&x, &y, classes.len(), &folds, args.seeds, &cfg);
+            let labels: Vec<usize> = test.iter().map(|&i| y[i]).collect();
+            let c = cell(&name, model_name, &probs, &labels, args.bootstrap);
+            eprintln!(
+                "  {model_name:<24} AUROC {:.3} ± {:.3}{}",
+                c.mean,
+                c.std,
+                c.ci95
+                    .map_or(String::new(), |[a, b]| format!("  [{a:.3}, {b:.3}]"))
+            );
+            cells.push(c);
+        }
+        tasks.push(serde_json::json!({
+            "task": name,
+            "spec": spec,
+            "classes": classes,
+            "synthetic": synthetic,
+            "protocol": protocol,
+            "folds": folds.len(),
+            "train_val_test": sizes,
+            "counts": counts,
+            "probe": cfg,
+        }));
+    }
+    let json = serde_json::json!({
+        "models": args.models,
+        "seeds": args.seeds,
+        "bootstrap": args.bootstrap,
+        "tasks": tasks,
+        "cells": cells,
+    });
+    let text = serde_json::to_vec_pretty(&json).map_err(|e| Failure::output(e.to_string()))?;
+    crate::output::write_atomic(&args.out.join("results.json"), &text)
+        .map_err(|e| Failure::output(e.to_string()))?;
+    let md = table(&args.models, &tasks, &cells);
+    crate::output::write_atomic(&args.out.join("results.md"), md.as_bytes())
+        .map_err(|e| Failure::output(e.to_string()))?;
+    println!("{md}");
+    Ok(())
+}
+
+/// The Markdown table: one row per representation, one column per task.
+fn table(models: &[String], tasks: &[serde_json::Value], cells: &[Cell]) -> String {
+    let names: Vec<String> = models
+        .iter()
+        .map(|m| m.split_once('=').map_or(m.clone(), |(n, _)| n.to_string()))
+        .collect();
+    let task_names: Vec<String> = tasks
+        .iter()
+        .map(|t| {
+            let mut n = t["task"].as_str().unwrap_or("").to_string();
+            if t["synthetic"].as_bool() == Some(true) {
+                n.push_str(" (synthetic)");
+            }
+            n
+        })
+        .collect();
+    let mut s = format!("| representation | {} |\n", task_names.join(" | "));
+    s.push_str(&format!("|---|{}\n", "---|".repeat(task_names.len())));
+    for m in &names {
+        let row: Vec<String> = tasks
+            .iter()
+            .map(|t| {
+                cells
+                    .iter()
+                    .find(|c| &c.model == m && Some(c.task.as_str()) == t["task"].as_str())
+                    .map_or("–".into(), |c| match c.ci95 {
+                        Some([a, b]) => format!("{:.3} ± {:.3} [{a:.2}, {b:.2}]", c.mean, c.std),
+                        None => format!("{:.3} ± {:.3}", c.mean, c.std),
+                    })
+            })
+            .collect();
+        s.push_str(&format!("| {m} | {} |\n", row.join(" | ")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(subject: &str, split: Option<data::Split>) -> Unit {
+        Unit {
+            subject: subject.into(),
+            label: 0,
+            split,
+            features: Features {
+                frames: 0,
+                n_mels: 64,
+                data: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn no_subject_sits_on_two_sides_of_any_fold() {
+        let many: Vec<Unit> = (0..300)
+            .map(|i| unit(&format!("s{}", i % 120), None))
+            .collect();
+        let few: Vec<Unit> = (0..40)
+            .map(|i| unit(&format!("p{}", i % 20), None))
+            .collect();
+        for (units, want) in [(&many, 1usize), (&few, 20)] {
+            let (_, folds) = folds(units, 60);
+            assert_eq!(folds.len(), want);
+            for f in &folds {
+                let side = |k: usize| -> std::collections::BTreeSet<&str> {
+                    f[k].iter().map(|&i| units[i].subject.as_str()).collect()
+                };
+                let (a, b, c) = (side(0), side(1), side(2));
+                assert!(a.is_disjoint(&b) && a.is_disjoint(&c) && b.is_disjoint(&c));
+                assert_eq!(f[0].len() + f[1].len() + f[2].len(), units.len());
+            }
+        }
+        let official: Vec<Unit> = (0..10)
+            .map(|i| {
+                unit(
+                    &format!("o{i}"),
+                    Some(if i < 7 {
+                        data::Split::Train
+                    } else {
+                        data::Split::Test
+                    }),
+                )
+            })
+            .collect();
+        let (p, f) = folds(&official, 60);
+        assert!(matches!(p, Protocol::Official));
+        assert_eq!(f[0][2], vec![7, 8, 9]);
+        assert!(!f[0][1].is_empty() || f[0][0].len() == 7);
+    }
+
+    #[test]
+    fn task_specs_parse_with_and_without_a_filter() {
+        let (d, t, f) =
+            parse_task("../shared/data/covid19-cough:covid:Recorded by=messenger bot").unwrap();
+        assert_eq!(d, PathBuf::from("../shared/data/covid19-cough"));
+        assert_eq!(t, "covid");
+        assert_eq!(f, Some(("Recorded by".into(), "messenger bot".into())));
+        let (_, t, f) = parse_task("data/kauh:obstructive").unwrap();
+        assert_eq!((t.as_str(), f), ("obstructive", None));
+        assert!(parse_task("no-task-here").is_err());
+    }
+
+    #[test]
+    fn the_bootstrap_interval_brackets_the_mean() {
+        let labels: Vec<usize> = (0..200).map(|i| i % 2).collect();
+        let mut r = Rng::new(3);
+        let probs: Vec<Vec<Vec<f64>>> = (0..3)
+            .map(|_| {
+                labels
+                    .iter()
+                    .map(|&l| {
+                        let p = (0.2 + 0.2 * l as f64 + 0.5 * r.uniform()).min(1.0);
+                        vec![1.0 - p, p]
+                    })
+                    .collect()
+            })
+            .collect();
+        let c = cell("t", "m", &probs, &labels, 300);
+        let [lo, hi] = c.ci95.unwrap();
+        assert!(lo < c.mean && c.mean < hi, "{lo} {} {hi}", c.mean);
+        assert!(hi - lo < 0.2);
+    }
+}
