@@ -15,6 +15,7 @@
 
 pub mod handcrafted;
 pub mod probe;
+pub mod roc;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -500,10 +501,19 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
             sizes[2],
             if synthetic { " [SYNTHETIC]" } else { "" }
         );
+        let mut curves = Vec::new();
         for (model_name, model) in &models {
             let x = embed(model, &units, &format!("{model_name} on {name}"))?;
             let (probs, test) = probe_all(&x, &y, classes.len(), &folds, args.seeds, &cfg);
             let labels: Vec<usize> = test.iter().map(|&i| y[i]).collect();
+            if classes.len() == 2 && !probs.is_empty() {
+                // The seeds' mean probability of the positive class per test unit.
+                let mean: Vec<f64> = (0..labels.len())
+                    .map(|i| probs.iter().map(|p| p[i][1]).sum::<f64>() / probs.len() as f64)
+                    .collect();
+                let pos: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
+                curves.push((model_name.clone(), roc::curve(&mean, &pos)));
+            }
             let c = cell(&name, model_name, &probs, &labels, args.bootstrap);
             eprintln!(
                 "  {model_name:<24} AUROC {:.3} ± {:.3}{}",
@@ -514,7 +524,26 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
             );
             cells.push(c);
         }
+        let roc_file = (!curves.is_empty()).then(|| {
+            let slug: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            format!("roc-{}.svg", slug.trim_matches('-'))
+        });
+        if let Some(f) = &roc_file {
+            let title = format!("{name}: ROC of the probes (mean over seeds; AUROC in brackets)");
+            crate::output::write_atomic(&args.out.join(f), roc::svg(&title, &curves).as_bytes())
+                .map_err(|e| Failure::output(e.to_string()))?;
+        }
         tasks.push(serde_json::json!({
+            "roc": roc_file,
             "task": name,
             "spec": spec,
             "classes": classes,
