@@ -42,6 +42,11 @@ ablation no-mae --config "$runs/align-no-mae.json"
   --model "AcuLa, linear CKA=$runs/align-linear-cka" \
   --model "AcuLa, InfoNCE (default)=$runs/align" \
   --model "AcuLa, InfoNCE without MAE=$runs/align-no-mae" \
+  --retrieval "released CKA=$runs/align-released-cka" \
+  --retrieval "linear CKA=$runs/align-linear-cka" \
+  --retrieval "InfoNCE=$runs/align" \
+  --retrieval "InfoNCE without MAE=$runs/align-no-mae" \
+  --reports "$runs/reports/all.csv" --embeddings "$runs/reports/all-minilm.npy" \
   --task "$data/covid19-cough:covid" \
   --task "$data/covid19-cough:covid:Recorded by=telephone call centre" \
   --task "$data/covid19-cough:covid:Recorded by=messenger bot" \

@@ -198,7 +198,7 @@ fn recording_kind(dataset: &str) -> &'static str {
 }
 
 /// Loads the alignment model of `run` from its newest intact checkpoint (inference device).
-fn load_model(
+pub(crate) fn load_model(
     run: &Path,
     text_dim: usize,
     device: &burn::tensor::Device,
@@ -232,7 +232,7 @@ fn load_model(
     Ok((cfg, model, state.step))
 }
 
-fn host(t: Tensor<2>) -> Result<Vec<f32>, Failure> {
+pub(crate) fn host(t: Tensor<2>) -> Result<Vec<f32>, Failure> {
     t.try_into_data()
         .map_err(|e| Failure::input(format!("{e:?}")))?
         .try_to_vec()

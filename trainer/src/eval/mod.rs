@@ -15,6 +15,7 @@
 
 pub mod handcrafted;
 pub mod probe;
+pub mod retrieval;
 pub mod roc;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,16 @@ pub struct EvalArgs {
     /// At most this many units per task (the first by id; for quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Retrieval in an alignment run's joint space: `NAME=ALIGN_RUN_DIR`; repeat for several. Needs
+    /// `--reports` and `--embeddings` (the reports CSV and teacher embeddings the run was aligned on).
+    #[arg(long = "retrieval")]
+    pub retrieval: Vec<String>,
+    /// The reports CSV the alignment runs were trained on (for `--retrieval`).
+    #[arg(long)]
+    pub reports: Option<PathBuf>,
+    /// The teacher embeddings of `--reports` (`.npy`).
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
     /// Compute backend for the encoders.
     #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
     pub backend: crate::backend::Backend,
@@ -68,6 +79,8 @@ pub struct EvalArgs {
 
 /// One unit of a task: a recording or a segment.
 struct Unit {
+    dataset: String,
+    record_id: String,
     subject: String,
     label: usize,
     split: Option<data::Split>,
@@ -134,6 +147,7 @@ type Todo<'a> = (&'a data::Record, Option<(f64, f64)>, usize);
 /// A loaded task.
 struct Loaded {
     name: String,
+    segments: bool,
     classes: Vec<String>,
     synthetic: bool,
     units: Vec<Unit>,
@@ -264,6 +278,8 @@ fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
             });
         match processed {
             Ok(p) => out.push(Unit {
+                dataset: ds.id.to_string(),
+                record_id: r.id.clone(),
                 subject: r.subject.clone(),
                 label,
                 split: r.split,
@@ -276,6 +292,7 @@ fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
     counts.used = out.len();
     Ok(Loaded {
         name,
+        segments: task.unit == TaskUnit::Segment,
         classes: task.classes.iter().map(|c| c.to_string()).collect(),
         synthetic: ds.synthetic,
         units: out,
@@ -468,6 +485,8 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
         .iter()
         .map(|m| parse_model(m, &device))
         .collect::<Result<_, _>>()?;
+    let retrieval = Retrieval::load(args, &device)?;
+    let mut retrieval_rows = Vec::new();
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Failure::output(format!("cannot create {}: {e}", args.out.display())))?;
     let mut tasks = Vec::new();
@@ -475,6 +494,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
     for spec in &args.tasks {
         let Loaded {
             name,
+            segments,
             classes,
             synthetic,
             units,
@@ -524,6 +544,25 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
             );
             cells.push(c);
         }
+        if !segments {
+            if let Some(r) = &retrieval {
+                let test: Vec<usize> = if matches!(protocol, Protocol::Loso) {
+                    (0..units.len()).collect()
+                } else {
+                    folds.iter().flat_map(|f| f[2].iter().copied()).collect()
+                };
+                for (model_name, model) in &r.models {
+                    let row = r.measure(model, &units, &test, &device)?;
+                    eprintln!(
+                        "  retrieval {model_name:<14} audio→report R@1 {:.3} R@5 {:.3} MRR {:.3}; report→audio R@1 {:.3} MRR {:.3} ({} queries)",
+                        row.0.r1, row.0.r5, row.0.mrr, row.1.r1, row.1.mrr, row.0.queries
+                    );
+                    retrieval_rows.push(serde_json::json!({
+                        "task": name, "model": model_name, "audio_to_report": row.0, "report_to_audio": row.1,
+                    }));
+                }
+            }
+        }
         let roc_file = (!curves.is_empty()).then(|| {
             let slug: String = name
                 .chars()
@@ -561,15 +600,148 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
         "bootstrap": args.bootstrap,
         "tasks": tasks,
         "cells": cells,
+        "retrieval": retrieval_rows,
     });
     let text = serde_json::to_vec_pretty(&json).map_err(|e| Failure::output(e.to_string()))?;
     crate::output::write_atomic(&args.out.join("results.json"), &text)
         .map_err(|e| Failure::output(e.to_string()))?;
-    let md = table(&args.models, &tasks, &cells);
+    let mut md = table(&args.models, &tasks, &cells);
+    if !retrieval_rows.is_empty() {
+        md.push_str("\n| task | alignment run | audio→report R@1 / R@5 / R@10 / MRR | report→audio R@1 / R@5 / R@10 / MRR | R@1 by chance | queries |\n|---|---|---|---|---|---|\n");
+        for r in &retrieval_rows {
+            let f = |d: &serde_json::Value| {
+                format!(
+                    "{:.3} / {:.3} / {:.3} / {:.3}",
+                    d["r1"].as_f64().unwrap_or(f64::NAN),
+                    d["r5"].as_f64().unwrap_or(f64::NAN),
+                    d["r10"].as_f64().unwrap_or(f64::NAN),
+                    d["mrr"].as_f64().unwrap_or(f64::NAN)
+                )
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {:.3} | {} |\n",
+                r["task"].as_str().unwrap_or(""),
+                r["model"].as_str().unwrap_or(""),
+                f(&r["audio_to_report"]),
+                f(&r["report_to_audio"]),
+                r["audio_to_report"]["chance_r1"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+                r["audio_to_report"]["queries"]
+            ));
+        }
+    }
     crate::output::write_atomic(&args.out.join("results.md"), md.as_bytes())
         .map_err(|e| Failure::output(e.to_string()))?;
     println!("{md}");
     Ok(())
+}
+
+/// The alignment runs and report texts of `--retrieval`.
+struct Retrieval {
+    models: Vec<(String, crate::train::align::AlignModel)>,
+    /// (dataset, record id) → row of the reports CSV.
+    rows: BTreeMap<(String, String), usize>,
+    emb: Vec<f32>,
+    text_dim: usize,
+}
+
+impl Retrieval {
+    fn load(args: &EvalArgs, device: &burn::tensor::Device) -> Result<Option<Self>, Failure> {
+        if args.retrieval.is_empty() {
+            return Ok(None);
+        }
+        let (Some(csv), Some(npy)) = (&args.reports, &args.embeddings) else {
+            return Err(Failure::usage(
+                "--retrieval needs --reports CSV and --embeddings NPY (what the runs were aligned on)".into(),
+            ));
+        };
+        let rows = crate::reports::read_csv(csv).map_err(Failure::input)?;
+        let bytes = std::fs::read(npy)
+            .map_err(|e| Failure::input(format!("cannot read {}: {e}", npy.display())))?;
+        let (shape, emb) = crate::npy::decode_f32(&bytes)
+            .map_err(|e| Failure::input(format!("{}: {e}", npy.display())))?;
+        if shape.len() != 2 || shape[0] != rows.len() {
+            return Err(Failure::input(format!(
+                "{} has shape {shape:?} but {} has {} reports",
+                npy.display(),
+                csv.display(),
+                rows.len()
+            )));
+        }
+        let mut index = BTreeMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            index
+                .entry((r.dataset.clone(), r.record_id.clone()))
+                .or_insert(i);
+        }
+        let models = args
+            .retrieval
+            .iter()
+            .map(|spec| {
+                let (name, dir) = spec.split_once('=').ok_or_else(|| {
+                    Failure::usage(format!("--retrieval {spec}: write NAME=ALIGN_RUN_DIR"))
+                })?;
+                let (_, model, _) = crate::export::load_model(Path::new(dir), shape[1], device)?;
+                Ok((name.to_string(), model))
+            })
+            .collect::<Result<_, Failure>>()?;
+        Ok(Some(Self {
+            models,
+            rows: index,
+            emb,
+            text_dim: shape[1],
+        }))
+    }
+
+    /// Both directions on the `test` units that have a report.
+    fn measure(
+        &self,
+        model: &crate::train::align::AlignModel,
+        units: &[Unit],
+        test: &[usize],
+        device: &burn::tensor::Device,
+    ) -> Result<(retrieval::Scores, retrieval::Scores), Failure> {
+        use burn::tensor::{Tensor, TensorData};
+        let joint = |t: Tensor<2>| -> Result<Vec<Vec<f32>>, Failure> {
+            let width = t.dims()[1];
+            let v = crate::export::host(t)?;
+            v.chunks(width)
+                .map(|row| {
+                    let mut row = row.to_vec();
+                    acula_core::retrieval::normalise(&mut row)
+                        .map_err(|e| Failure::input(e.to_string()))?;
+                    Ok(row)
+                })
+                .collect()
+        };
+        let mut audio = Vec::new();
+        let mut texts = Vec::new();
+        let mut labels = Vec::new();
+        for &i in test {
+            let u = &units[i];
+            let Some(&row) = self.rows.get(&(u.dataset.clone(), u.record_id.clone())) else {
+                continue;
+            };
+            let f = &u.features;
+            let e = model
+                .mae
+                .encoder
+                .embed_clip(&f.data, f.frames, f.n_mels, 256, 16)
+                .map_err(|e| Failure::input(e.to_string()))?;
+            let d = e.len();
+            let x = Tensor::<2>::from_data(TensorData::new(e, [1, d]), device);
+            audio.extend(joint(model.audio_head.forward(x))?);
+            let t = self.emb[row * self.text_dim..(row + 1) * self.text_dim].to_vec();
+            let x = Tensor::<2>::from_data(TensorData::new(t, [1, self.text_dim]), device);
+            texts.extend(joint(model.text_head.forward(x))?);
+            labels.push(u.label);
+        }
+        Ok((
+            retrieval::score(&audio, &labels, &texts, &labels),
+            retrieval::score(&texts, &labels, &audio, &labels),
+        ))
+    }
 }
 
 /// The Markdown table: one row per representation, one column per task.
@@ -614,6 +786,8 @@ mod tests {
 
     fn unit(subject: &str, split: Option<data::Split>) -> Unit {
         Unit {
+            dataset: "d".into(),
+            record_id: subject.into(),
             subject: subject.into(),
             label: 0,
             split,
