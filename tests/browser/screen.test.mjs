@@ -62,10 +62,16 @@ async function open(context, query = '') {
 
 /** Chooses the kind, uploads `file`, waits for the result and returns it (window.aculaResult). */
 async function screen(page, file, kind) {
+  // Changing the kind re-screens the previous recording; its "Analysis finished" must not be taken for
+  // this file's, so wait for this file's name in the facts as well.
   await page.check(`input[name="kind"][value="${kind}"]`);
   await page.evaluate(() => { window.aculaResult = undefined; });
   await page.setInputFiles('#file', file);
-  await page.waitForFunction(() => /Analysis finished|Could not/.test(document.querySelector('#status')?.textContent || ''), null, { timeout: 120_000 });
+  const name = file.split('/').pop();
+  await page.waitForFunction((n) => (document.querySelector('#fact-name')?.textContent || '').startsWith(n)
+    && /Analysis finished|Could not/.test(document.querySelector('#status')?.textContent || '')
+    && window.aculaResult !== undefined
+    || /Could not/.test(document.querySelector('#status')?.textContent || ''), name, { timeout: 120_000 });
   const status = await page.textContent('#status');
   assert.match(status, /Analysis finished/, `page status: ${status}`);
   return page.evaluate(() => window.aculaResult);
