@@ -4,6 +4,7 @@
 
 mod bundle;
 mod datasets;
+mod eval_cli;
 mod train;
 
 use std::path::{Path, PathBuf};

@@ -160,34 +160,7 @@ fn load_teacher(args: &EmbedArgs) -> Result<(Teacher, String), Failure> {
     }
     match args.teacher.as_str() {
         "minilm" => {
-            let dir = args
-                .model_dir
-                .clone()
-                .unwrap_or_else(|| cache::root().join("models/all-minilm-l6-v2"));
-            let read = |name: &str| {
-                std::fs::read(dir.join(name)).map_err(|e| {
-                    Failure::input(format!(
-                        "cannot read {}: {e}; run scripts/fetch-models.sh minilm (or give --model-dir)",
-                        dir.join(name).display()
-                    ))
-                })
-            };
-            let weights = read("model.safetensors")?;
-            let config = String::from_utf8_lossy(&read("config.json")?).into_owned();
-            let tokenizer = read("tokenizer.json")?;
-            let enc = TextEncoder::from_bytes(
-                &config,
-                &weights,
-                &tokenizer,
-                &Device::flex(),
-                DEFAULT_MAX_TOKENS,
-            )
-            .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-            let id = format!(
-                "all-minilm-l6-v2-{}-max{}",
-                &hex(&Sha256::digest(&weights))[..12],
-                DEFAULT_MAX_TOKENS
-            );
+            let (enc, id) = load_minilm(args.model_dir.as_deref())?;
             Ok((Teacher::MiniLm(Box::new(enc)), id))
         }
         "smollm2" => {
@@ -209,6 +182,39 @@ fn load_teacher(args: &EmbedArgs) -> Result<(Teacher, String), Failure> {
             "unknown teacher {other:?}; use minilm, smollm2 or file:<embeddings.jsonl>"
         ))),
     }
+}
+
+/// The MiniLM teacher from `dir` (default: the model cache that `scripts/fetch-models.sh minilm` fills)
+/// and its id (weights hash and token limit).
+pub(crate) fn load_minilm(dir: Option<&Path>) -> Result<(TextEncoder, String), Failure> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cache::root().join("models/all-minilm-l6-v2"));
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| {
+            Failure::input(format!(
+                "cannot read {}: {e}; run scripts/fetch-models.sh minilm (or give the folder)",
+                dir.join(name).display()
+            ))
+        })
+    };
+    let weights = read("model.safetensors")?;
+    let config = String::from_utf8_lossy(&read("config.json")?).into_owned();
+    let tokenizer = read("tokenizer.json")?;
+    let enc = TextEncoder::from_bytes(
+        &config,
+        &weights,
+        &tokenizer,
+        &Device::flex(),
+        DEFAULT_MAX_TOKENS,
+    )
+    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+    let id = format!(
+        "all-minilm-l6-v2-{}-max{}",
+        &hex(&Sha256::digest(&weights))[..12],
+        DEFAULT_MAX_TOKENS
+    );
+    Ok((enc, id))
 }
 
 /// The on-disk cache of one teacher.

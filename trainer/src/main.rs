@@ -65,6 +65,9 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Linear-probe evaluation (OPERA protocol) of representations on tasks, with baselines.
     Eval(eval::EvalArgs),
+    /// The reports and teacher embeddings without the recordings `acula eval` validates or tests on
+    /// (for an alignment run that never sees the evaluation's held-out recordings).
+    Holdout(eval::holdout::HoldoutArgs),
     /// The whole training recipe, from datasets to the model bundle, in one resumable command.
     Train(recipe::TrainArgs),
     /// The masked-autoencoder loss of given weights, input and noise (a parity tool).
@@ -108,6 +111,10 @@ impl Failure {
     pub fn output(message: String) -> Self {
         Self { code: 3, message }
     }
+    /// The one-line message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -124,6 +131,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Export(args) => export::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Holdout(args) => eval::holdout::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),
         Command::Auroc => metrics::run_cases(),
         Command::Data { command } => match command {

@@ -14,6 +14,7 @@
 //! AUROCs averaged per resample) are reported in `results.json` and `results.md`.
 
 pub mod handcrafted;
+pub mod holdout;
 pub mod probe;
 pub mod retrieval;
 pub mod roc;
@@ -72,6 +73,15 @@ pub struct EvalArgs {
     /// The teacher embeddings of `--reports` (`.npy`).
     #[arg(long)]
     pub embeddings: Option<PathBuf>,
+    /// The MiniLM teacher's folder, for the zero-shot prompts of `--retrieval` runs (default: the model
+    /// cache that `scripts/fetch-models.sh minilm` fills).
+    #[arg(long)]
+    pub teacher_dir: Option<PathBuf>,
+    /// A model bundle folder whose `manifest.json` gets these results as its `evaluation` (the table,
+    /// retrieval and zero-shot rows, the protocol), rewritten atomically; the bundle's files are
+    /// untouched (the manifest is not among the checksummed files).
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
     /// Compute backend for the encoders.
     #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
     pub backend: crate::backend::Backend,
@@ -180,8 +190,17 @@ struct Counts {
     unreadable: usize,
 }
 
-/// Loads one task's units (features computed once for every representation).
-fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
+/// A task's dataset and the records its spec selects.
+pub(crate) struct Selected {
+    ds: data::Dataset,
+    task: data::Task,
+    filter: Option<Filter>,
+    /// `dataset:task`, with the filter in brackets.
+    name: String,
+}
+
+/// Loads the dataset of a task spec and finds the task.
+pub(crate) fn select(spec: &str) -> Result<Selected, Failure> {
     let (dir, task_id, filter) = parse_task(spec)?;
     let ds = data::load(&dir).map_err(|e| Failure::input(e.to_string()))?;
     let task = ds
@@ -201,40 +220,66 @@ fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
             "--task {spec}: {task_id} is a regression task; acula eval measures classification tasks"
         )));
     }
-    let keep = |r: &data::Record| match &filter {
-        None => true,
-        Some((k, v)) => r
-            .metadata
-            .fields()
-            .iter()
-            .any(|(fk, fv)| fk.eq_ignore_ascii_case(k) && fv.eq_ignore_ascii_case(v)),
+    let name = match &filter {
+        Some((k, v)) => format!("{}:{task_id} ({k} = {v})", ds.id),
+        None => format!("{}:{task_id}", ds.id),
     };
-    let mut todo: Vec<Todo> = Vec::new();
-    let mut records: Vec<&data::Record> = ds
-        .records
-        .iter()
-        .filter(|r| r.has_audio && keep(r))
-        .collect();
-    records.sort_by(|a, b| a.id.cmp(&b.id));
-    for r in records {
-        match task.unit {
-            TaskUnit::Recording => {
-                if let Some(Label::Class(c)) = r.labels.get(task.id) {
-                    todo.push((r, None, *c));
+    Ok(Selected {
+        ds,
+        task,
+        filter,
+        name,
+    })
+}
+
+impl Selected {
+    /// The labelled units (recordings or segments) with audio, ordered by record id.
+    fn todo(&self, limit: Option<usize>) -> Vec<Todo<'_>> {
+        let keep = |r: &data::Record| match &self.filter {
+            None => true,
+            Some((k, v)) => r
+                .metadata
+                .fields()
+                .iter()
+                .any(|(fk, fv)| fk.eq_ignore_ascii_case(k) && fv.eq_ignore_ascii_case(v)),
+        };
+        let task = &self.task;
+        let mut records: Vec<&data::Record> = self
+            .ds
+            .records
+            .iter()
+            .filter(|r| r.has_audio && keep(r))
+            .collect();
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut todo: Vec<Todo> = Vec::new();
+        for r in records {
+            match task.unit {
+                TaskUnit::Recording => {
+                    if let Some(Label::Class(c)) = r.labels.get(task.id) {
+                        todo.push((r, None, *c));
+                    }
                 }
-            }
-            TaskUnit::Segment => {
-                for s in &r.segments {
-                    if let Some(Label::Class(c)) = s.labels.get(task.id) {
-                        todo.push((r, Some((s.start_s, s.end_s)), *c));
+                TaskUnit::Segment => {
+                    for s in &r.segments {
+                        if let Some(Label::Class(c)) = s.labels.get(task.id) {
+                            todo.push((r, Some((s.start_s, s.end_s)), *c));
+                        }
                     }
                 }
             }
         }
+        if let Some(n) = limit {
+            todo.truncate(n);
+        }
+        todo
     }
-    if let Some(n) = limit {
-        todo.truncate(n);
-    }
+}
+
+/// Loads one task's units (features computed once for every representation).
+fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
+    let selected = select(spec)?;
+    let Selected { ds, task, name, .. } = &selected;
+    let todo = selected.todo(limit);
     let mut counts = Counts {
         labelled: todo.len(),
         ..Counts::default()
@@ -242,10 +287,6 @@ fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
     let front =
         FrontEnd::new(FrontEndConfig::default()).map_err(|e| Failure::input(e.to_string()))?;
     let qcfg = QualityConfig::default();
-    let name = match &filter {
-        Some((k, v)) => format!("{}:{task_id} ({k} = {v})", ds.id),
-        None => format!("{}:{task_id}", ds.id),
-    };
     let bar = crate::progress::bar(todo.len() as u64, &format!("features {name}"));
     let mut out = Vec::new();
     for (r, span, label) in todo {
@@ -291,7 +332,7 @@ fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
     bar.finish_and_clear();
     counts.used = out.len();
     Ok(Loaded {
-        name,
+        name: name.clone(),
         segments: task.unit == TaskUnit::Segment,
         classes: task.classes.iter().map(|c| c.to_string()).collect(),
         synthetic: ds.synthetic,
@@ -342,13 +383,16 @@ fn part(subject: &str, salt: &str) -> usize {
     }
 }
 
-/// Folds of (train, validation, test) indices.
-fn folds(units: &[Unit], loso_below: usize) -> (Protocol, Vec<[Vec<usize>; 3]>) {
-    let official = !units.is_empty() && units.iter().all(|u| u.split.is_some());
+/// A unit's subject and official split: all that decides its fold.
+type Key<'a> = (&'a str, Option<data::Split>);
+
+/// Folds of (train, validation, test) indices of `keys`.
+fn folds(keys: &[Key], loso_below: usize) -> (Protocol, Vec<[Vec<usize>; 3]>) {
+    let official = !keys.is_empty() && keys.iter().all(|k| k.1.is_some());
     if official {
         let mut f: [Vec<usize>; 3] = Default::default();
-        for (i, u) in units.iter().enumerate() {
-            let k = match u.split {
+        for (i, (_, split)) in keys.iter().enumerate() {
+            let k = match split {
                 Some(data::Split::Train) => 0,
                 Some(data::Split::Val) => 1,
                 _ => 2,
@@ -357,15 +401,14 @@ fn folds(units: &[Unit], loso_below: usize) -> (Protocol, Vec<[Vec<usize>; 3]>) 
         }
         // An official split without a validation part: take one from training, by subject.
         if f[1].is_empty() {
-            let (tr, va): (Vec<usize>, Vec<usize>) = f[0]
-                .iter()
-                .partition(|&&i| part(&units[i].subject, "val") != 1);
+            let (tr, va): (Vec<usize>, Vec<usize>) =
+                f[0].iter().partition(|&&i| part(keys[i].0, "val") != 1);
             f[0] = tr;
             f[1] = va;
         }
         return (Protocol::Official, vec![f]);
     }
-    let mut subjects: Vec<&str> = units.iter().map(|u| u.subject.as_str()).collect();
+    let mut subjects: Vec<&str> = keys.iter().map(|k| k.0).collect();
     subjects.sort_unstable();
     subjects.dedup();
     if subjects.len() < loso_below {
@@ -373,10 +416,10 @@ fn folds(units: &[Unit], loso_below: usize) -> (Protocol, Vec<[Vec<usize>; 3]>) 
             .iter()
             .map(|&held| {
                 let mut f: [Vec<usize>; 3] = Default::default();
-                for (i, u) in units.iter().enumerate() {
-                    let k = if u.subject == held {
+                for (i, (subject, _)) in keys.iter().enumerate() {
+                    let k = if *subject == held {
                         2
-                    } else if part(&u.subject, held) == 2 {
+                    } else if part(subject, held) == 2 {
                         1
                     } else {
                         0
@@ -389,10 +432,18 @@ fn folds(units: &[Unit], loso_below: usize) -> (Protocol, Vec<[Vec<usize>; 3]>) 
         return (Protocol::Loso, folds);
     }
     let mut f: [Vec<usize>; 3] = Default::default();
-    for (i, u) in units.iter().enumerate() {
-        f[part(&u.subject, "split")].push(i);
+    for (i, (subject, _)) in keys.iter().enumerate() {
+        f[part(subject, "split")].push(i);
     }
     (Protocol::SubjectSplit, vec![f])
+}
+
+/// The fold keys of units.
+fn keys(units: &[Unit]) -> Vec<Key<'_>> {
+    units
+        .iter()
+        .map(|u| (u.subject.as_str(), u.split))
+        .collect()
 }
 
 /// One (task, representation) result.
@@ -479,6 +530,9 @@ fn cell(
 
 /// Runs `acula eval`.
 pub fn run(args: &EvalArgs) -> Result<(), Failure> {
+    if let Some(dir) = &args.bundle {
+        bundle_manifest(dir)?;
+    }
     let device = args.backend.device()?;
     let models: Vec<(String, Model)> = args
         .models
@@ -501,7 +555,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
             counts,
         } = units(spec, args.limit)?;
         let y: Vec<usize> = units.iter().map(|u| u.label).collect();
-        let (protocol, folds) = folds(&units, args.loso_below);
+        let (protocol, folds) = folds(&keys(&units), args.loso_below);
         let epochs = if matches!(protocol, Protocol::Loso) {
             args.epochs.min(50)
         } else {
@@ -551,14 +605,24 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
                 } else {
                     folds.iter().flat_map(|f| f[2].iter().copied()).collect()
                 };
+                let dataset = units.first().map_or("", |u| u.dataset.as_str());
+                let task_id = parse_task(spec).map(|t| t.1).unwrap_or_default();
+                let p = prompts(dataset, &task_id, &classes);
                 for (model_name, model) in &r.models {
-                    let row = r.measure(model, &units, &test, &device)?;
+                    let m = r.measure(model, &units, &test, (p.as_deref(), &classes), &device)?;
+                    let (a, b) = (&m.audio_to_report, &m.report_to_audio);
                     eprintln!(
-                        "  retrieval {model_name:<14} audio→report R@1 {:.3} R@5 {:.3} MRR {:.3}; report→audio R@1 {:.3} MRR {:.3} ({} queries)",
-                        row.0.r1, row.0.r5, row.0.mrr, row.1.r1, row.1.mrr, row.0.queries
+                        "  retrieval {model_name:<14} audio→report R@1 {:.3} R@5 {:.3} MRR {:.3}; report→audio R@1 {:.3} MRR {:.3} ({} queries){}",
+                        a.r1, a.r5, a.mrr, b.r1, b.mrr, a.queries,
+                        m.zero_shot.as_ref().map_or(String::new(), |z| format!(
+                            "; zero-shot AUROC {:.3} accuracy {:.3}",
+                            z.auroc.unwrap_or(f64::NAN),
+                            z.accuracy
+                        ))
                     );
                     retrieval_rows.push(serde_json::json!({
-                        "task": name, "model": model_name, "audio_to_report": row.0, "report_to_audio": row.1,
+                        "task": name, "model": model_name, "audio_to_report": a, "report_to_audio": b,
+                        "zero_shot": m.zero_shot, "examples": m.examples,
                     }));
                 }
             }
@@ -607,33 +671,80 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::output(e.to_string()))?;
     let mut md = table(&args.models, &tasks, &cells);
     if !retrieval_rows.is_empty() {
-        md.push_str("\n| task | alignment run | audio→report R@1 / R@5 / R@10 / MRR | report→audio R@1 / R@5 / R@10 / MRR | R@1 by chance | queries |\n|---|---|---|---|---|---|\n");
-        for r in &retrieval_rows {
-            let f = |d: &serde_json::Value| {
-                format!(
-                    "{:.3} / {:.3} / {:.3} / {:.3}",
-                    d["r1"].as_f64().unwrap_or(f64::NAN),
-                    d["r5"].as_f64().unwrap_or(f64::NAN),
-                    d["r10"].as_f64().unwrap_or(f64::NAN),
-                    d["mrr"].as_f64().unwrap_or(f64::NAN)
-                )
-            };
-            md.push_str(&format!(
-                "| {} | {} | {} | {} | {:.3} | {} |\n",
-                r["task"].as_str().unwrap_or(""),
-                r["model"].as_str().unwrap_or(""),
-                f(&r["audio_to_report"]),
-                f(&r["report_to_audio"]),
-                r["audio_to_report"]["chance_r1"]
-                    .as_f64()
-                    .unwrap_or(f64::NAN),
-                r["audio_to_report"]["queries"]
-            ));
-        }
+        md.push_str(&retrieval_table(&retrieval_rows));
     }
     crate::output::write_atomic(&args.out.join("results.md"), md.as_bytes())
         .map_err(|e| Failure::output(e.to_string()))?;
     println!("{md}");
+    if let Some(dir) = &args.bundle {
+        attach(dir, &json)?;
+    }
+    Ok(())
+}
+
+/// A bundle's manifest as JSON (checked before a long evaluation starts, and read again at the end).
+fn bundle_manifest(dir: &Path) -> Result<serde_json::Value, Failure> {
+    let path = dir.join(acula_core::bundle::MANIFEST);
+    std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|m: &serde_json::Value| m.get("format").is_some() && m.get("files").is_some())
+        .ok_or_else(|| {
+            Failure::input(format!(
+                "--bundle: {} is not a model bundle's manifest; give the bundle folder",
+                path.display()
+            ))
+        })
+}
+
+/// Writes the evaluation summary into a bundle's manifest (its `evaluation` field).
+fn attach(dir: &Path, results: &serde_json::Value) -> Result<(), Failure> {
+    let path = dir.join(acula_core::bundle::MANIFEST);
+    let mut manifest = bundle_manifest(dir)?;
+    let mut retrieval = results["retrieval"].clone();
+    for r in retrieval.as_array_mut().into_iter().flatten() {
+        if let Some(o) = r.as_object_mut() {
+            o.remove("examples");
+        }
+    }
+    let tasks: Vec<serde_json::Value> = results["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            serde_json::json!({
+                "task": t["task"], "classes": t["classes"], "synthetic": t["synthetic"],
+                "protocol": t["protocol"], "folds": t["folds"], "train_val_test": t["train_val_test"],
+                "units": t["counts"]["used"],
+            })
+        })
+        .collect();
+    let cells: Vec<serde_json::Value> = results["cells"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            serde_json::json!({
+                "task": c["task"], "model": c["model"], "auroc_mean": c["mean"],
+                "auroc_std": c["std"], "auroc_ci95": c["ci95"],
+            })
+        })
+        .collect();
+    manifest["evaluation"] = serde_json::json!({
+        "method": "acula eval: OPERA linear probe on frozen clip embeddings (one linear layer, Adam, \
+            best validation AUROC, seeds as listed), split by subject (official split, leave one subject out \
+            below the subject threshold, else 60/20/20); macro one-vs-rest AUROC, mean ± std over seeds, \
+            bootstrap 95 % interval. See EVALUATION.md.",
+        "seeds": results["seeds"],
+        "bootstrap": results["bootstrap"],
+        "models": results["models"],
+        "tasks": tasks,
+        "linear_probe": cells,
+        "retrieval": retrieval,
+    });
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| Failure::output(e.to_string()))?;
+    crate::output::write_atomic(&path, &text).map_err(|e| Failure::output(e.to_string()))?;
+    eprintln!("evaluation written into {}", path.display());
     Ok(())
 }
 
@@ -642,8 +753,64 @@ struct Retrieval {
     models: Vec<(String, crate::train::align::AlignModel)>,
     /// (dataset, record id) → row of the reports CSV.
     rows: BTreeMap<(String, String), usize>,
+    /// The report texts, by row.
+    texts: Vec<String>,
     emb: Vec<f32>,
     text_dim: usize,
+    /// The teacher that embeds zero-shot prompts (when it is the one the runs were aligned with).
+    teacher: Option<acula_core::text::TextEncoder>,
+}
+
+/// Zero-shot classification: each test recording against one prompt per class.
+#[derive(Debug, Clone, Serialize)]
+struct ZeroShot {
+    prompts: Vec<String>,
+    /// Macro one-vs-rest AUROC of the prompts' softmax scores (temperature 0.07).
+    auroc: Option<f64>,
+    /// Share of recordings whose most similar prompt is their class's.
+    accuracy: f64,
+}
+
+/// A test recording's most similar reports (the paper's Figure 4).
+#[derive(Debug, Clone, Serialize)]
+struct Example {
+    record_id: String,
+    class: String,
+    /// (report, similarity, whether written for the same class)
+    top: Vec<(String, f32, bool)>,
+}
+
+/// What `Retrieval::measure` found on one task.
+struct Measured {
+    audio_to_report: retrieval::Scores,
+    report_to_audio: retrieval::Scores,
+    zero_shot: Option<ZeroShot>,
+    examples: Vec<Example>,
+}
+
+/// One prompt per class for zero-shot classification, in the style of the template reports; `None`
+/// for tasks without prompts.
+fn prompts(dataset: &str, task: &str, classes: &[String]) -> Option<Vec<String>> {
+    let p: &[&str] = match (dataset, task) {
+        ("covid19-cough", "covid") => &[
+            "A cough from a person who tested negative for COVID-19.",
+            "A cough from a person who has COVID-19.",
+        ],
+        ("kauh", "obstructive") => &[
+            "Lung sounds recorded with a stethoscope from a healthy person.",
+            "Lung sounds from a patient with an obstructive airway disease such as asthma or COPD.",
+        ],
+        ("icbhi", "copd") => &[
+            "Lung sounds recorded with a stethoscope from a healthy person.",
+            "Lung sounds from a patient with chronic obstructive pulmonary disease (COPD).",
+        ],
+        ("circor", "murmur") => &[
+            "Heart sounds recorded with a stethoscope. No murmur is heard.",
+            "Heart sounds recorded with a stethoscope. A heart murmur is heard.",
+        ],
+        _ => return None,
+    };
+    (p.len() == classes.len()).then(|| p.iter().map(|s| s.to_string()).collect())
 }
 
 impl Retrieval {
@@ -669,6 +836,21 @@ impl Retrieval {
                 rows.len()
             )));
         }
+        let teacher = match crate::embed::load_minilm(args.teacher_dir.as_deref()) {
+            Ok((t, _)) if t.dim() == shape[1] => Some(t),
+            Ok((t, _)) => {
+                eprintln!(
+                    "zero-shot skipped: the runs' teacher embeddings have {} dimensions, MiniLM {}",
+                    shape[1],
+                    t.dim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("zero-shot skipped: {}", e.message());
+                None
+            }
+        };
         let mut index = BTreeMap::new();
         for (i, r) in rows.iter().enumerate() {
             index
@@ -689,19 +871,23 @@ impl Retrieval {
         Ok(Some(Self {
             models,
             rows: index,
+            texts: rows.into_iter().map(|r| r.report).collect(),
             emb,
             text_dim: shape[1],
+            teacher,
         }))
     }
 
-    /// Both directions on the `test` units that have a report.
+    /// Both directions on the `test` units that have a report, zero-shot classification with `prompts`,
+    /// and the top 3 reports of the first test recording of each class.
     fn measure(
         &self,
         model: &crate::train::align::AlignModel,
         units: &[Unit],
         test: &[usize],
+        (prompts, classes): (Option<&[String]>, &[String]),
         device: &burn::tensor::Device,
-    ) -> Result<(retrieval::Scores, retrieval::Scores), Failure> {
+    ) -> Result<Measured, Failure> {
         use burn::tensor::{Tensor, TensorData};
         let joint = |t: Tensor<2>| -> Result<Vec<Vec<f32>>, Failure> {
             let width = t.dims()[1];
@@ -715,9 +901,14 @@ impl Retrieval {
                 })
                 .collect()
         };
+        let text_joint = |flat: Vec<f32>, n: usize| {
+            let x = Tensor::<2>::from_data(TensorData::new(flat, [n, self.text_dim]), device);
+            joint(model.text_head.forward(x))
+        };
         let mut audio = Vec::new();
         let mut texts = Vec::new();
         let mut labels = Vec::new();
+        let mut used = Vec::new();
         for &i in test {
             let u = &units[i];
             let Some(&row) = self.rows.get(&(u.dataset.clone(), u.record_id.clone())) else {
@@ -733,15 +924,131 @@ impl Retrieval {
             let x = Tensor::<2>::from_data(TensorData::new(e, [1, d]), device);
             audio.extend(joint(model.audio_head.forward(x))?);
             let t = self.emb[row * self.text_dim..(row + 1) * self.text_dim].to_vec();
-            let x = Tensor::<2>::from_data(TensorData::new(t, [1, self.text_dim]), device);
-            texts.extend(joint(model.text_head.forward(x))?);
+            texts.extend(text_joint(t, 1)?);
             labels.push(u.label);
+            used.push((i, row));
         }
-        Ok((
-            retrieval::score(&audio, &labels, &texts, &labels),
-            retrieval::score(&texts, &labels, &audio, &labels),
-        ))
+        let zero_shot = match (&self.teacher, prompts) {
+            (Some(teacher), Some(p)) if !audio.is_empty() => {
+                let refs: Vec<&str> = p.iter().map(String::as_str).collect();
+                let e = teacher
+                    .embed(&refs)
+                    .map_err(|e| Failure::input(format!("zero-shot prompts: {e}")))?;
+                let pj = text_joint(e.concat(), p.len())?;
+                let probs: Vec<Vec<f64>> = audio
+                    .iter()
+                    .map(|a| {
+                        let sims: Vec<f64> = pj
+                            .iter()
+                            .map(|t| f64::from(a.iter().zip(t).map(|(x, y)| x * y).sum::<f32>()))
+                            .collect();
+                        let m = sims.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        let ex: Vec<f64> = sims.iter().map(|s| ((s - m) / 0.07).exp()).collect();
+                        let z: f64 = ex.iter().sum();
+                        ex.iter().map(|e| e / z).collect()
+                    })
+                    .collect();
+                let correct = probs
+                    .iter()
+                    .zip(&labels)
+                    .filter(|(p, &l)| {
+                        p.iter()
+                            .enumerate()
+                            .max_by(|a, b| a.1.total_cmp(b.1))
+                            .map(|(k, _)| k)
+                            == Some(l)
+                    })
+                    .count();
+                Some(ZeroShot {
+                    prompts: p.to_vec(),
+                    auroc: metrics::auroc_macro(&probs, &labels),
+                    accuracy: correct as f64 / labels.len() as f64,
+                })
+            }
+            _ => None,
+        };
+        let mut examples = Vec::new();
+        for (class, class_name) in classes.iter().enumerate() {
+            let Some(q) = labels.iter().position(|&l| l == class) else {
+                continue;
+            };
+            let mut sims: Vec<(usize, f32)> = texts
+                .iter()
+                .enumerate()
+                .map(|(j, t)| (j, audio[q].iter().zip(t).map(|(x, y)| x * y).sum()))
+                .collect();
+            sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            examples.push(Example {
+                record_id: units[used[q].0].record_id.clone(),
+                class: class_name.clone(),
+                top: sims
+                    .iter()
+                    .take(3)
+                    .map(|&(j, sim)| (self.texts[used[j].1].clone(), sim, labels[j] == class))
+                    .collect(),
+            });
+        }
+        Ok(Measured {
+            audio_to_report: retrieval::score(&audio, &labels, &texts, &labels),
+            report_to_audio: retrieval::score(&texts, &labels, &audio, &labels),
+            zero_shot,
+            examples,
+        })
     }
+}
+
+/// The Markdown tables of retrieval, zero-shot classification and retrieval examples.
+fn retrieval_table(rows: &[serde_json::Value]) -> String {
+    let num = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.3}"));
+    let f = |d: &serde_json::Value| {
+        format!(
+            "{} / {} / {} / {}",
+            num(&d["r1"]),
+            num(&d["r5"]),
+            num(&d["r10"]),
+            num(&d["mrr"])
+        )
+    };
+    let mut md = String::from("\n| task | alignment run | audio→report R@1 / R@5 / R@10 / MRR | report→audio R@1 / R@5 / R@10 / MRR | R@1 by chance | queries | zero-shot AUROC | zero-shot accuracy |\n|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r["task"].as_str().unwrap_or(""),
+            r["model"].as_str().unwrap_or(""),
+            f(&r["audio_to_report"]),
+            f(&r["report_to_audio"]),
+            num(&r["audio_to_report"]["chance_r1"]),
+            r["audio_to_report"]["queries"],
+            num(&r["zero_shot"]["auroc"]),
+            num(&r["zero_shot"]["accuracy"]),
+        ));
+    }
+    md.push_str("\nMost similar reports of the first test recording of each class (✓: written for a recording of the same class):\n");
+    for r in rows {
+        for e in r["examples"].as_array().into_iter().flatten() {
+            md.push_str(&format!(
+                "\n- **{}**, {}, recording `{}` ({}):\n",
+                r["task"].as_str().unwrap_or(""),
+                r["model"].as_str().unwrap_or(""),
+                e["record_id"].as_str().unwrap_or(""),
+                e["class"].as_str().unwrap_or("")
+            ));
+            for (k, t) in e["top"].as_array().into_iter().flatten().enumerate() {
+                md.push_str(&format!(
+                    "  {}. {} ({}) “{}”\n",
+                    k + 1,
+                    if t[2].as_bool() == Some(true) {
+                        "✓"
+                    } else {
+                        "✗"
+                    },
+                    num(&t[1]),
+                    t[0].as_str().unwrap_or("")
+                ));
+            }
+        }
+    }
+    md
 }
 
 /// The Markdown table: one row per representation, one column per task.
@@ -808,7 +1115,7 @@ mod tests {
             .map(|i| unit(&format!("p{}", i % 20), None))
             .collect();
         for (units, want) in [(&many, 1usize), (&few, 20)] {
-            let (_, folds) = folds(units, 60);
+            let (_, folds) = folds(&keys(units), 60);
             assert_eq!(folds.len(), want);
             for f in &folds {
                 let side = |k: usize| -> std::collections::BTreeSet<&str> {
@@ -831,7 +1138,7 @@ mod tests {
                 )
             })
             .collect();
-        let (p, f) = folds(&official, 60);
+        let (p, f) = folds(&keys(&official), 60);
         assert!(matches!(p, Protocol::Official));
         assert_eq!(f[0][2], vec![7, 8, 9]);
         assert!(!f[0][1].is_empty() || f[0][0].len() == 7);
