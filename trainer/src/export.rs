@@ -25,7 +25,7 @@ use crate::data::{self, Label, TaskUnit};
 use crate::rng::Rng;
 use crate::train::align::{AlignConfig, AlignModel};
 use crate::train::checkpoint;
-use crate::{metrics, npy, reports, Failure};
+use crate::{metrics, reports, Failure};
 
 /// What every bundle says about its use.
 pub const INTENDED_USE: &str = "Research demonstration, not a diagnostic device. The scores are the \
@@ -608,20 +608,7 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
         )));
     }
     let device = crate::backend::Backend::Flex.device()?;
-    let rows = reports::read_csv(&args.reports).map_err(Failure::input)?;
-    let bytes = std::fs::read(&args.embeddings)
-        .map_err(|e| Failure::input(format!("cannot read {}: {e}", args.embeddings.display())))?;
-    let (shape, emb) = npy::decode_f32(&bytes)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.embeddings.display())))?;
-    if shape.len() != 2 || shape[0] != rows.len() {
-        return Err(Failure::input(format!(
-            "{} has shape {shape:?} but {} has {} reports",
-            args.embeddings.display(),
-            args.reports.display(),
-            rows.len()
-        )));
-    }
-    let text_dim = shape[1];
+    let (rows, text_dim, emb) = reports::read_with_embeddings(&args.reports, &args.embeddings)?;
     let teacher_meta: serde_json::Value = std::fs::read(args.embeddings.with_extension("json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())

@@ -87,21 +87,8 @@ fn held_out(
 
 /// Runs `acula holdout`.
 pub fn run(args: &HoldoutArgs) -> Result<(), Failure> {
-    let rows = crate::reports::read_csv(&args.reports).map_err(Failure::input)?;
-    let bytes = std::fs::read(&args.embeddings)
-        .map_err(|e| Failure::input(format!("cannot read {}: {e}", args.embeddings.display())))?;
-    let (shape, emb) = crate::npy::decode_f32(&bytes)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.embeddings.display())))?;
-    if shape.len() != 2 || shape[0] != rows.len() {
-        return Err(Failure::input(format!(
-            "{} has shape {shape:?} but {} has {} reports; give the embeddings made from that CSV",
-            args.embeddings.display(),
-            args.reports.display(),
-            rows.len()
-        )));
-    }
+    let (rows, dim, emb) = crate::reports::read_with_embeddings(&args.reports, &args.embeddings)?;
     let (held, about) = held_out(&args.tasks, args.loso_below)?;
-    let dim = shape[1];
     let mut kept_rows = Vec::new();
     let mut kept_emb = Vec::new();
     let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
@@ -131,6 +118,10 @@ pub fn run(args: &HoldoutArgs) -> Result<(), Failure> {
         "embeddings.npy",
         &crate::npy::encode_f32(&[kept_rows.len(), dim], &kept_emb),
     )?;
+    // The teacher's description (`X.json` beside `X.npy`), which `acula export` reads.
+    if let Ok(meta) = std::fs::read(args.embeddings.with_extension("json")) {
+        write("embeddings.json", &meta)?;
+    }
     crate::reports::write_csv(&args.out.join("reports.csv"), &kept_rows)
         .map_err(|e| Failure::output(e.to_string()))?;
     let summary = serde_json::json!({

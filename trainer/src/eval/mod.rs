@@ -823,25 +823,13 @@ impl Retrieval {
                 "--retrieval needs --reports CSV and --embeddings NPY (what the runs were aligned on)".into(),
             ));
         };
-        let rows = crate::reports::read_csv(csv).map_err(Failure::input)?;
-        let bytes = std::fs::read(npy)
-            .map_err(|e| Failure::input(format!("cannot read {}: {e}", npy.display())))?;
-        let (shape, emb) = crate::npy::decode_f32(&bytes)
-            .map_err(|e| Failure::input(format!("{}: {e}", npy.display())))?;
-        if shape.len() != 2 || shape[0] != rows.len() {
-            return Err(Failure::input(format!(
-                "{} has shape {shape:?} but {} has {} reports",
-                npy.display(),
-                csv.display(),
-                rows.len()
-            )));
-        }
+        let (rows, text_dim, emb) = crate::reports::read_with_embeddings(csv, npy)?;
         let teacher = match crate::embed::load_minilm(args.teacher_dir.as_deref()) {
-            Ok((t, _)) if t.dim() == shape[1] => Some(t),
+            Ok((t, _)) if t.dim() == text_dim => Some(t),
             Ok((t, _)) => {
                 eprintln!(
                     "zero-shot skipped: the runs' teacher embeddings have {} dimensions, MiniLM {}",
-                    shape[1],
+                    text_dim,
                     t.dim()
                 );
                 None
@@ -864,7 +852,7 @@ impl Retrieval {
                 let (name, dir) = spec.split_once('=').ok_or_else(|| {
                     Failure::usage(format!("--retrieval {spec}: write NAME=ALIGN_RUN_DIR"))
                 })?;
-                let (_, model, _) = crate::export::load_model(Path::new(dir), shape[1], device)?;
+                let (_, model, _) = crate::export::load_model(Path::new(dir), text_dim, device)?;
                 Ok((name.to_string(), model))
             })
             .collect::<Result<_, Failure>>()?;
@@ -873,7 +861,7 @@ impl Retrieval {
             rows: index,
             texts: rows.into_iter().map(|r| r.report).collect(),
             emb,
-            text_dim: shape[1],
+            text_dim,
             teacher,
         }))
     }

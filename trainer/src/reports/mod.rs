@@ -126,6 +126,28 @@ pub fn read_csv(path: &Path) -> Result<Vec<ReportRow>, String> {
         .collect()
 }
 
+/// A reports CSV and its teacher embeddings (`.npy`, one row per report): the rows, the embedding
+/// width and the values, row after row. A file that does not match the CSV is refused with one line.
+pub fn read_with_embeddings(
+    csv: &Path,
+    npy: &Path,
+) -> Result<(Vec<ReportRow>, usize, Vec<f32>), Failure> {
+    let rows = read_csv(csv).map_err(Failure::input)?;
+    let bytes = std::fs::read(npy)
+        .map_err(|e| Failure::input(format!("cannot read {}: {e}", npy.display())))?;
+    let (shape, values) = crate::npy::decode_f32(&bytes)
+        .map_err(|e| Failure::input(format!("{}: {e}", npy.display())))?;
+    if shape.len() != 2 || shape[0] != rows.len() || shape[1] == 0 {
+        return Err(Failure::input(format!(
+            "{} has shape {shape:?} but {} has {} reports; embed this CSV with acula embed-reports",
+            npy.display(),
+            csv.display(),
+            rows.len()
+        )));
+    }
+    Ok((rows, shape[1], values))
+}
+
 /// Rows of a journal; a torn last line (from a kill) is ignored.
 fn read_journal(path: &Path) -> Vec<ReportRow> {
     let Ok(text) = std::fs::read_to_string(path) else {

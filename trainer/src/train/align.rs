@@ -22,7 +22,7 @@ use super::config::OptimConfig;
 use super::log::StepLog;
 use super::losses::{align_loss, AlignLoss};
 use super::run;
-use crate::{npy, reports, Failure};
+use crate::{reports, Failure};
 
 /// Everything an alignment run depends on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,20 +170,7 @@ struct Pairs {
 }
 
 fn pairs(args: &AlignArgs) -> Result<Pairs, Failure> {
-    let rows = reports::read_csv(&args.reports).map_err(Failure::input)?;
-    let bytes = std::fs::read(&args.embeddings)
-        .map_err(|e| Failure::input(format!("cannot read {}: {e}", args.embeddings.display())))?;
-    let (shape, values) = npy::decode_f32(&bytes)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.embeddings.display())))?;
-    if shape.len() != 2 || shape[0] != rows.len() || shape[1] == 0 {
-        return Err(Failure::input(format!(
-            "{} has shape {shape:?} but {} has {} reports; embed this CSV with acula embed-reports",
-            args.embeddings.display(),
-            args.reports.display(),
-            rows.len()
-        )));
-    }
-    let dim = shape[1];
+    let (rows, dim, values) = reports::read_with_embeddings(&args.reports, &args.embeddings)?;
     let front = clips::front_end()?;
     let mut by_path: HashMap<String, usize> = HashMap::new();
     let mut list: Vec<Clip> = Vec::new();
