@@ -149,6 +149,8 @@ fn holdout_then_align_then_eval() {
         assert_eq!(e["top"].as_array().unwrap().len(), 3, "{e}");
     }
     assert!(r["zero_shot"].is_null());
+    let figure = std::fs::read_to_string(eval.join("examples-icbhi-copd.svg")).unwrap();
+    assert!(figure.starts_with("<svg") && (figure.contains('✓') || figure.contains('✗')));
     let before: serde_json::Value = serde_json::from_slice(&original).unwrap();
     let after: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();

@@ -528,6 +528,21 @@ fn cell(
     }
 }
 
+/// A file-name form of a task name: lower-case letters and digits, dashes between.
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.trim_matches('-').to_string()
+}
+
 /// Runs `acula eval`.
 pub fn run(args: &EvalArgs) -> Result<(), Failure> {
     if let Some(dir) = &args.bundle {
@@ -608,6 +623,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
                 let dataset = units.first().map_or("", |u| u.dataset.as_str());
                 let task_id = parse_task(spec).map(|t| t.1).unwrap_or_default();
                 let p = prompts(dataset, &task_id, &classes);
+                let mut figure = Vec::new();
                 for (model_name, model) in &r.models {
                     let m = r.measure(model, &units, &test, (p.as_deref(), &classes), &device)?;
                     let (a, b) = (&m.audio_to_report, &m.report_to_audio);
@@ -624,22 +640,17 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
                         "task": name, "model": model_name, "audio_to_report": a, "report_to_audio": b,
                         "zero_shot": m.zero_shot, "examples": m.examples,
                     }));
+                    figure.push((model_name.clone(), m.examples));
                 }
+                let title = format!("{name}: most similar reports of test recordings");
+                crate::output::write_atomic(
+                    &args.out.join(format!("examples-{}.svg", slug(&name))),
+                    examples_svg(&title, &figure).as_bytes(),
+                )
+                .map_err(|e| Failure::output(e.to_string()))?;
             }
         }
-        let roc_file = (!curves.is_empty()).then(|| {
-            let slug: String = name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            format!("roc-{}.svg", slug.trim_matches('-'))
-        });
+        let roc_file = (!curves.is_empty()).then(|| format!("roc-{}.svg", slug(&name)));
         if let Some(f) = &roc_file {
             let title = format!("{name}: ROC of the probes (mean over seeds; AUROC in brackets)");
             crate::output::write_atomic(&args.out.join(f), roc::svg(&title, &curves).as_bytes())
@@ -983,6 +994,70 @@ impl Retrieval {
             examples,
         })
     }
+}
+
+/// An SVG figure of retrieval examples (the paper's Figure 4): per alignment run, the first test
+/// recording of each class and its three most similar reports, marked ✓ when written for its class.
+fn examples_svg(title: &str, rows: &[(String, Vec<Example>)]) -> String {
+    let wrap = |text: &str, width: usize| -> Vec<String> {
+        let mut lines = vec![String::new()];
+        for word in text.split_whitespace() {
+            let last = lines.last_mut().expect("one line at least");
+            if !last.is_empty() && last.chars().count() + word.chars().count() >= width {
+                lines.push(word.to_string());
+            } else {
+                if !last.is_empty() {
+                    last.push(' ');
+                }
+                last.push_str(word);
+            }
+        }
+        lines
+    };
+    let mut body = String::new();
+    let mut y = 48.0;
+    for (model, examples) in rows {
+        for e in examples {
+            body.push_str(&format!(
+                "<text x=\"16\" y=\"{y}\" font-weight=\"bold\">{} · recording {} ({})</text>\n",
+                roc::escape(model),
+                roc::escape(&e.record_id),
+                roc::escape(&e.class)
+            ));
+            y += 18.0;
+            for (k, (report, sim, same)) in e.top.iter().enumerate() {
+                let (mark, colour) = if *same {
+                    ("✓", "#2ca02c")
+                } else {
+                    ("✗", "#d62728")
+                };
+                for (j, line) in wrap(report, 120).iter().enumerate() {
+                    let head = if j == 0 {
+                        format!(
+                            "<tspan fill=\"{colour}\">{mark}</tspan> {}. ({sim:.3}) ",
+                            k + 1
+                        )
+                    } else {
+                        String::new()
+                    };
+                    body.push_str(&format!(
+                        "<text x=\"{}\" y=\"{y}\">{head}{}</text>\n",
+                        if j == 0 { 28 } else { 92 },
+                        roc::escape(line)
+                    ));
+                    y += 16.0;
+                }
+            }
+            y += 10.0;
+        }
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"16\" y=\"24\" font-size=\"15\">{}</text>\n{body}</svg>\n",
+        y + 10.0,
+        roc::escape(title)
+    )
 }
 
 /// The Markdown tables of retrieval, zero-shot classification and retrieval examples.

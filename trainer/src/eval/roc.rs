@@ -35,7 +35,7 @@ pub fn area(pts: &[(f64, f64)]) -> f64 {
         .sum()
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -43,7 +43,15 @@ fn escape(s: &str) -> String {
 
 /// An SVG chart of named curves.
 pub fn svg(title: &str, curves: &[(String, Vec<(f64, f64)>)]) -> String {
-    let (w, h, m, legend) = (760.0, 460.0, 50.0, 300.0);
+    // The legend sits right of the square and is as wide as the longest name.
+    let longest = curves
+        .iter()
+        .map(|(n, _)| n.chars().count() + 8)
+        .max()
+        .unwrap_or(0);
+    let (h, m) = (460.0, 50.0);
+    let legend = 20.0 + 6.6 * longest as f64;
+    let w = (h + legend).max(760.0);
     let side = h - 2.0 * m;
     let x = |v: f64| m + side * v;
     let y = |v: f64| h - m - side * v;
@@ -63,6 +71,16 @@ pub fn svg(title: &str, curves: &[(String, Vec<(f64, f64)>)]) -> String {
         x(0.5), h - m + 30.0,
         y(0.5), y(0.5),
     );
+    for v in [0.0, 0.5, 1.0] {
+        s.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v}</text>\n\
+             <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v}</text>\n",
+            x(v),
+            h - m + 15.0,
+            m - 5.0,
+            y(v) + 4.0
+        ));
+    }
     for (i, (name, pts)) in curves.iter().enumerate() {
         let c = colours[i % colours.len()];
         let line: Vec<String> = pts
