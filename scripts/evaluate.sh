@@ -7,15 +7,17 @@
 #     the MAE term — from the same pre-trained encoder with the recipe's configuration, for 480 steps
 #     (the recipe's ~15 passes over the data; each run resumed when interrupted, skipped when done);
 #  4. `acula eval` of every representation on every task in one run (same recordings, same splits),
-#     with retrieval and zero-shot classification in each alignment's joint space.
+#     with retrieval and zero-shot classification in each alignment's joint space; the results are also
+#     written into the default bundle's manifest (its `evaluation`; the bundle's files are untouched).
 #
-# Usage: scripts/evaluate.sh [DATA=../shared/data] [RUNS=runs/default] [OUT=runs/eval]
+# Usage: scripts/evaluate.sh [DATA=../shared/data] [RUNS=runs/default] [OUT=runs/eval] [BUNDLE=www/models/default]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 data="${1:-../shared/data}"
 runs="${2:-runs/default}"
 out="${3:-runs/eval}"
+bundle="${4:-www/models/default}"
 acula=target/release/acula
 start=$SECONDS
 cargo build --locked --release -p acula-trainer
@@ -66,5 +68,6 @@ align align-holdout-no-mae --config "$runs/align-no-mae.json"
   --retrieval "InfoNCE=$runs/align-holdout" \
   --retrieval "InfoNCE without MAE=$runs/align-holdout-no-mae" \
   --retrieval "bundle (saw the test reports)=$runs/align" \
-  --reports "$runs/reports/all.csv" --embeddings "$runs/reports/all-minilm.npy"
+  --reports "$runs/reports/all.csv" --embeddings "$runs/reports/all-minilm.npy" \
+  --bundle "$bundle"
 echo "[eval] all done in $(( (SECONDS - start) / 60 )) min; results in $out/results.md"
