@@ -133,7 +133,8 @@ fn holdout_then_align_then_eval() {
     for c in cells {
         let m = c["mean"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&m), "{c}");
-        assert_eq!(c["aurocs"].as_array().unwrap().len(), 2);
+        assert_eq!(c["per_seed"].as_array().unwrap().len(), 2);
+        assert_eq!(c["metric"], "auroc");
     }
     assert_eq!(res["tasks"][0]["protocol"], "official");
     let roc = res["tasks"][0]["roc"].as_str().unwrap();
@@ -158,8 +159,37 @@ fn holdout_then_align_then_eval() {
     assert_eq!(after["tasks"], before["tasks"]);
     let probe = after["evaluation"]["linear_probe"].as_array().unwrap();
     assert_eq!(probe.len(), 2);
-    assert_eq!(probe[0]["auroc_mean"], cells[0]["mean"]);
+    assert_eq!(probe[0]["mean"], cells[0]["mean"]);
     assert!(after["evaluation"]["retrieval"][0]["examples"].is_null());
+
+    // A regression task (age from the demographics): leave one subject out, MAE in years.
+    let reg = tmp.path().join("eval-age");
+    let md = run_ok(
+        acula()
+            .arg("eval")
+            .arg("--task")
+            .arg(format!("{}:age", ds.display()))
+            .args([
+                "--model",
+                "hand=handcrafted",
+                "--seeds",
+                "2",
+                "--epochs",
+                "3",
+            ])
+            .args(["--bootstrap", "20", "--out"])
+            .arg(&reg),
+    );
+    assert!(md.contains("MAE "), "{md}");
+    let res: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reg.join("results.json")).unwrap()).unwrap();
+    let c = &res["cells"][0];
+    assert_eq!(c["metric"], "mae");
+    let mae = c["mean"].as_f64().unwrap();
+    assert!(mae.is_finite() && mae > 0.0, "{c}");
+    assert_eq!(res["tasks"][0]["protocol"], "loso");
+    assert_eq!(res["tasks"][0]["regression_unit"], "years");
+    assert_eq!(res["tasks"][0]["folds"].as_u64(), Some(8));
 
     // A --bundle that is not a bundle is refused before any work, with exit code 1.
     let o = acula()
@@ -189,6 +219,6 @@ fn holdout_then_align_then_eval() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("has no classification task nonsense"), "{err}");
+    assert!(err.contains("has no task nonsense"), "{err}");
     assert!(!tmp.path().join("h2").exists());
 }

@@ -246,6 +246,9 @@ impl Loader for Icbhi {
                 None => problems.add(Problem::UnknownLabel, format!("{name}: diagnosis {diag:?}")),
             }
             let d = demo.get(&pid);
+            if let Some(age) = d.and_then(|d| d.age) {
+                labels.insert("age", Label::Value(age));
+            }
             let crackles = segments
                 .iter()
                 .filter(|s| matches!(s.labels.get("cycle"), Some(Label::Class(1 | 3))))
@@ -302,6 +305,11 @@ impl Loader for Icbhi {
                 &CYCLE_CLASSES,
             )
             .on_segments(),
+            Task::regression(
+                "age",
+                "age in years (demographics; a regression check)",
+                "years",
+            ),
         ];
         let official = lay.split.is_some();
         finish(self, lay.name, dir, tasks, records, problems, official)

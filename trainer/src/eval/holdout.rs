@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::{folds, select, Key};
+use super::{select, task_folds, Key};
 use crate::Failure;
 
 /// `acula holdout` flags.
@@ -62,7 +62,7 @@ fn held_out(
             .iter()
             .map(|(r, _, _)| (r.subject.as_str(), r.split))
             .collect();
-        let (protocol, folds) = folds(&keys, loso_below);
+        let (protocol, folds) = task_folds(keys, selected.regression(), loso_below);
         let before = held.len();
         for f in &folds {
             for &i in f[1].iter().chain(&f[2]) {

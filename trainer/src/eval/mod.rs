@@ -92,7 +92,10 @@ struct Unit {
     dataset: String,
     record_id: String,
     subject: String,
+    /// The class (0 for regression tasks).
     label: usize,
+    /// The regression target (NaN for classification tasks).
+    value: f64,
     split: Option<data::Split>,
     features: Features,
 }
@@ -151,12 +154,31 @@ fn parse_model(spec: &str, device: &burn::tensor::Device) -> Result<(String, Mod
 /// A metadata filter: field name and value.
 type Filter = (String, String);
 
-/// A task's units to compute: the record, the segment (if any) and the label.
-type Todo<'a> = (&'a data::Record, Option<(f64, f64)>, usize);
+/// A task's units to compute: the record, the segment (if any) and the label (a class, or a value for
+/// regression tasks).
+type Todo<'a> = (&'a data::Record, Option<(f64, f64)>, Label);
+
+/// The folds of a task: regression tasks always leave one subject out (the protocol's
+/// leave-one-subject-out MAE, official split or not); classification as [`folds`] decides.
+fn task_folds(
+    mut keys: Vec<Key>,
+    regression: bool,
+    loso_below: usize,
+) -> (Protocol, Vec<[Vec<usize>; 3]>) {
+    if regression {
+        for k in &mut keys {
+            k.1 = None;
+        }
+        return folds(&keys, usize::MAX);
+    }
+    folds(&keys, loso_below)
+}
 
 /// A loaded task.
 struct Loaded {
     name: String,
+    /// The unit of a regression task's values (`None` for classification).
+    regression: Option<&'static str>,
     segments: bool,
     classes: Vec<String>,
     synthetic: bool,
@@ -210,16 +232,11 @@ pub(crate) fn select(spec: &str) -> Result<Selected, Failure> {
         .cloned()
         .ok_or_else(|| {
             Failure::usage(format!(
-                "--task {spec}: {} has no classification task {task_id} (it has {})",
+                "--task {spec}: {} has no task {task_id} (it has {})",
                 ds.id,
                 ds.tasks.iter().map(|t| t.id).collect::<Vec<_>>().join(", ")
             ))
         })?;
-    if task.classes.is_empty() {
-        return Err(Failure::usage(format!(
-            "--task {spec}: {task_id} is a regression task; acula eval measures classification tasks"
-        )));
-    }
     let name = match &filter {
         Some((k, v)) => format!("{}:{task_id} ({k} = {v})", ds.id),
         None => format!("{}:{task_id}", ds.id),
@@ -233,6 +250,11 @@ pub(crate) fn select(spec: &str) -> Result<Selected, Failure> {
 }
 
 impl Selected {
+    /// Whether this is a regression task.
+    pub(crate) fn regression(&self) -> bool {
+        self.task.kind == data::TaskKind::Regression
+    }
+
     /// The labelled units (recordings or segments) with audio, ordered by record id.
     fn todo(&self, limit: Option<usize>) -> Vec<Todo<'_>> {
         let keep = |r: &data::Record| match &self.filter {
@@ -255,14 +277,14 @@ impl Selected {
         for r in records {
             match task.unit {
                 TaskUnit::Recording => {
-                    if let Some(Label::Class(c)) = r.labels.get(task.id) {
-                        todo.push((r, None, *c));
+                    if let Some(l) = r.labels.get(task.id) {
+                        todo.push((r, None, *l));
                     }
                 }
                 TaskUnit::Segment => {
                     for s in &r.segments {
-                        if let Some(Label::Class(c)) = s.labels.get(task.id) {
-                            todo.push((r, Some((s.start_s, s.end_s)), *c));
+                        if let Some(l) = s.labels.get(task.id) {
+                            todo.push((r, Some((s.start_s, s.end_s)), *l));
                         }
                     }
                 }
@@ -322,7 +344,14 @@ fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
                 dataset: ds.id.to_string(),
                 record_id: r.id.clone(),
                 subject: r.subject.clone(),
-                label,
+                label: match label {
+                    Label::Class(c) => c,
+                    Label::Value(_) => 0,
+                },
+                value: match label {
+                    Label::Class(_) => f64::NAN,
+                    Label::Value(v) => v,
+                },
                 split: r.split,
                 features: p.features,
             }),
@@ -333,6 +362,7 @@ fn units(spec: &str, limit: Option<usize>) -> Result<Loaded, Failure> {
     counts.used = out.len();
     Ok(Loaded {
         name: name.clone(),
+        regression: (task.kind == data::TaskKind::Regression).then_some(task.unit_name),
         segments: task.unit == TaskUnit::Segment,
         classes: task.classes.iter().map(|c| c.to_string()).collect(),
         synthetic: ds.synthetic,
@@ -451,7 +481,10 @@ fn keys(units: &[Unit]) -> Vec<Key<'_>> {
 struct Cell {
     task: String,
     model: String,
-    aurocs: Vec<Option<f64>>,
+    /// `auroc` (higher is better) or `mae` (regression; lower is better).
+    metric: &'static str,
+    /// The metric of each probe seed.
+    per_seed: Vec<Option<f64>>,
     mean: f64,
     std: f64,
     ci95: Option<[f64; 2]>,
@@ -483,6 +516,7 @@ fn probe_all(
     (probs, test)
 }
 
+/// The AUROC cell of classification probes: `probs[seed][test unit]`.
 fn cell(
     task: &str,
     model: &str,
@@ -490,26 +524,54 @@ fn cell(
     labels: &[usize],
     bootstrap: usize,
 ) -> Cell {
-    let aurocs: Vec<Option<f64>> = probs
-        .iter()
-        .map(|p| metrics::auroc_macro(p, labels))
-        .collect();
-    let got: Vec<f64> = aurocs.iter().flatten().copied().collect();
+    let stat = |pick: &[usize]| {
+        let y: Vec<usize> = pick.iter().map(|&i| labels[i]).collect();
+        probs
+            .iter()
+            .map(|p| {
+                let ps: Vec<Vec<f64>> = pick.iter().map(|&i| p[i].clone()).collect();
+                metrics::auroc_macro(&ps, &y)
+            })
+            .collect::<Vec<_>>()
+    };
+    summarise(task, model, "auroc", labels.len(), bootstrap, stat)
+}
+
+/// The MAE cell of regression probes: `preds[seed][test unit]` against `truth`.
+fn mae_cell(task: &str, model: &str, preds: &[Vec<f64>], truth: &[f64], bootstrap: usize) -> Cell {
+    let stat = |pick: &[usize]| {
+        preds
+            .iter()
+            .map(|p| {
+                (!pick.is_empty()).then(|| {
+                    pick.iter().map(|&i| (p[i] - truth[i]).abs()).sum::<f64>() / pick.len() as f64
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    summarise(task, model, "mae", truth.len(), bootstrap, stat)
+}
+
+/// Mean ± std over seeds of `per_seed(all test units)`, and a bootstrap 95 % interval: the test units
+/// resampled with replacement, the seeds' values averaged per resample.
+fn summarise(
+    task: &str,
+    model: &str,
+    metric: &'static str,
+    n: usize,
+    bootstrap: usize,
+    per_seed: impl Fn(&[usize]) -> Vec<Option<f64>>,
+) -> Cell {
+    let all: Vec<usize> = (0..n).collect();
+    let scores = per_seed(&all);
+    let got: Vec<f64> = scores.iter().flatten().copied().collect();
     let (mean, std) = mean_std(&got);
-    let ci95 = (bootstrap > 0 && !labels.is_empty()).then(|| {
+    let ci95 = (bootstrap > 0 && n > 0).then(|| {
         let mut rng = Rng::for_item(0, &format!("bootstrap-{task}"));
-        let n = labels.len();
         let mut means = Vec::new();
         for _ in 0..bootstrap {
             let pick: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
-            let y: Vec<usize> = pick.iter().map(|&i| labels[i]).collect();
-            let per: Vec<f64> = probs
-                .iter()
-                .filter_map(|p| {
-                    let ps: Vec<Vec<f64>> = pick.iter().map(|&i| p[i].clone()).collect();
-                    metrics::auroc_macro(&ps, &y)
-                })
-                .collect();
+            let per: Vec<f64> = per_seed(&pick).into_iter().flatten().collect();
             if !per.is_empty() {
                 means.push(per.iter().sum::<f64>() / per.len() as f64);
             }
@@ -521,7 +583,8 @@ fn cell(
     Cell {
         task: task.to_string(),
         model: model.to_string(),
-        aurocs,
+        metric,
+        per_seed: scores,
         mean,
         std,
         ci95: ci95.flatten(),
@@ -563,6 +626,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
     for spec in &args.tasks {
         let Loaded {
             name,
+            regression,
             segments,
             classes,
             synthetic,
@@ -570,7 +634,7 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
             counts,
         } = units(spec, args.limit)?;
         let y: Vec<usize> = units.iter().map(|u| u.label).collect();
-        let (protocol, folds) = folds(&keys(&units), args.loso_below);
+        let (protocol, folds) = task_folds(keys(&units), regression.is_some(), args.loso_below);
         let epochs = if matches!(protocol, Protocol::Loso) {
             args.epochs.min(50)
         } else {
@@ -590,6 +654,46 @@ pub fn run(args: &EvalArgs) -> Result<(), Failure> {
             sizes[2],
             if synthetic { " [SYNTHETIC]" } else { "" }
         );
+        if let Some(unit) = regression {
+            let values: Vec<f64> = units.iter().map(|u| u.value).collect();
+            let test: Vec<usize> = folds.iter().flat_map(|f| f[2].iter().copied()).collect();
+            let truth: Vec<f64> = test.iter().map(|&i| values[i]).collect();
+            for (model_name, model) in &models {
+                let x = embed(model, &units, &format!("{model_name} on {name}"))?;
+                let preds: Vec<Vec<f64>> = (0..args.seeds)
+                    .map(|seed| {
+                        folds
+                            .iter()
+                            .flat_map(|[tr, va, te]| {
+                                let f = probe::train_regression(&x, &values, tr, va, seed, &cfg);
+                                te.iter().map(|&i| f(&x[i])).collect::<Vec<_>>()
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let c = mae_cell(&name, model_name, &preds, &truth, args.bootstrap);
+                eprintln!(
+                    "  {model_name:<24} MAE {:.3} ± {:.3} {unit}{}",
+                    c.mean,
+                    c.std,
+                    c.ci95
+                        .map_or(String::new(), |[a, b]| format!("  [{a:.3}, {b:.3}]"))
+                );
+                cells.push(c);
+            }
+            tasks.push(serde_json::json!({
+                "task": name,
+                "spec": spec,
+                "regression_unit": unit,
+                "synthetic": synthetic,
+                "protocol": protocol,
+                "folds": folds.len(),
+                "train_val_test": sizes,
+                "counts": counts,
+                "probe": cfg,
+            }));
+            continue;
+        }
         let mut curves = Vec::new();
         for (model_name, model) in &models {
             let x = embed(model, &units, &format!("{model_name} on {name}"))?;
@@ -725,7 +829,8 @@ fn attach(dir: &Path, results: &serde_json::Value) -> Result<(), Failure> {
         .map(|t| {
             serde_json::json!({
                 "task": t["task"], "classes": t["classes"], "synthetic": t["synthetic"],
-                "protocol": t["protocol"], "folds": t["folds"], "train_val_test": t["train_val_test"],
+                "regression_unit": t["regression_unit"], "protocol": t["protocol"], "folds": t["folds"],
+                "train_val_test": t["train_val_test"],
                 "units": t["counts"]["used"],
             })
         })
@@ -736,15 +841,16 @@ fn attach(dir: &Path, results: &serde_json::Value) -> Result<(), Failure> {
         .flatten()
         .map(|c| {
             serde_json::json!({
-                "task": c["task"], "model": c["model"], "auroc_mean": c["mean"],
-                "auroc_std": c["std"], "auroc_ci95": c["ci95"],
+                "task": c["task"], "model": c["model"], "metric": c["metric"], "mean": c["mean"],
+                "std": c["std"], "ci95": c["ci95"],
             })
         })
         .collect();
     manifest["evaluation"] = serde_json::json!({
         "method": "acula eval: OPERA linear probe on frozen clip embeddings (one linear layer, Adam, \
-            best validation AUROC, seeds as listed), split by subject (official split, leave one subject out \
-            below the subject threshold, else 60/20/20); macro one-vs-rest AUROC, mean ± std over seeds, \
+            best validation AUROC, seeds as listed; regression: standardised targets, MSE, best validation MAE, leave \
+            one subject out), split by subject (official split, leave one subject out \
+            below the subject threshold, else 60/20/20); macro one-vs-rest AUROC or MAE, mean ± std over seeds, \
             bootstrap 95 % interval. See EVALUATION.md.",
         "seeds": results["seeds"],
         "bootstrap": results["bootstrap"],
@@ -1139,9 +1245,14 @@ fn table(models: &[String], tasks: &[serde_json::Value], cells: &[Cell]) -> Stri
                 cells
                     .iter()
                     .find(|c| &c.model == m && Some(c.task.as_str()) == t["task"].as_str())
-                    .map_or("–".into(), |c| match c.ci95 {
-                        Some([a, b]) => format!("{:.3} ± {:.3} [{a:.2}, {b:.2}]", c.mean, c.std),
-                        None => format!("{:.3} ± {:.3}", c.mean, c.std),
+                    .map_or("–".into(), |c| {
+                        let prefix = if c.metric == "mae" { "MAE " } else { "" };
+                        match c.ci95 {
+                            Some([a, b]) => {
+                                format!("{prefix}{:.3} ± {:.3} [{a:.2}, {b:.2}]", c.mean, c.std)
+                            }
+                            None => format!("{prefix}{:.3} ± {:.3}", c.mean, c.std),
+                        }
                     })
             })
             .collect();
@@ -1160,6 +1271,7 @@ mod tests {
             record_id: subject.into(),
             subject: subject.into(),
             label: 0,
+            value: f64::NAN,
             split,
             features: Features {
                 frames: 0,

@@ -50,8 +50,9 @@ pub struct Linear {
     pub b: Vec<f64>,
     /// The epoch kept (0-based).
     pub epoch: usize,
-    /// Its validation AUROC (None when the validation set lacks a class).
-    pub val_auroc: Option<f64>,
+    /// Its validation score: AUROC for classes (None when the validation set lacks a class), −MAE for
+    /// regression.
+    pub val_score: Option<f64>,
 }
 
 impl Linear {
@@ -92,6 +93,81 @@ pub fn train(
     seed: u64,
     cfg: &ProbeConfig,
 ) -> Linear {
+    fit(
+        x,
+        classes,
+        train,
+        seed,
+        cfg,
+        |i, logits| {
+            let p = softmax(logits);
+            (0..classes)
+                .map(|c| p[c] - if y[i] == c { 1.0 } else { 0.0 })
+                .collect()
+        },
+        |head| score(head, x, y, val),
+    )
+}
+
+/// A regression probe (`../shared/REFERENCE.md`: a linear head on standardised targets, MSE): trained
+/// on `train` with the classification probe's optimiser and schedule, keeping the epoch with the lowest
+/// validation MAE. Returns a function from an embedding to a prediction in the targets' unit.
+pub fn train_regression(
+    x: &[Vec<f32>],
+    y: &[f64],
+    train: &[usize],
+    val: &[usize],
+    seed: u64,
+    cfg: &ProbeConfig,
+) -> impl Fn(&[f32]) -> f64 {
+    let t: Vec<f64> = train.iter().map(|&i| y[i]).collect();
+    let (mean, std) = mean_std(&t);
+    let std = if std.is_finite() && std > 0.0 {
+        std
+    } else {
+        1.0
+    };
+    let mean = if mean.is_finite() { mean } else { 0.0 };
+    let predict = move |head: &Linear, v: &[f32]| {
+        let z = head.b[0]
+            + head.w[0]
+                .iter()
+                .zip(v)
+                .map(|(a, b)| a * f64::from(*b))
+                .sum::<f64>();
+        mean + std * z
+    };
+    let head = fit(
+        x,
+        1,
+        train,
+        seed,
+        cfg,
+        // d/dz of (z − target)², target standardised.
+        |i, z| vec![2.0 * (z[0] - (y[i] - mean) / std)],
+        |head| {
+            (!val.is_empty()).then(|| {
+                -val.iter()
+                    .map(|&i| (predict(head, &x[i]) - y[i]).abs())
+                    .sum::<f64>()
+                    / val.len() as f64
+            })
+        },
+    );
+    move |v: &[f32]| predict(&head, v)
+}
+
+/// The shared training loop: `grad(i, outputs)` is the loss gradient with respect to the head's
+/// outputs for example `i`; `val_score` rates an epoch's head (higher is better; `None`: cannot tell).
+fn fit(
+    x: &[Vec<f32>],
+    classes: usize,
+    train: &[usize],
+    seed: u64,
+    cfg: &ProbeConfig,
+    grad: impl Fn(usize, &[f64]) -> Vec<f64>,
+    val_score: impl Fn(&Linear) -> Option<f64>,
+) -> Linear {
     let dim = x.first().map_or(0, Vec::len);
     let mut rng = Rng::for_item(seed, "probe-init");
     let mut w: Vec<Vec<f64>> = (0..classes)
@@ -124,9 +200,9 @@ pub fn train(
                             .sum::<f64>()
                     })
                     .collect();
-                let p = softmax(&logits);
+                let dl = grad(i, &logits);
                 for c in 0..classes {
-                    let g = (p[c] - if y[i] == c { 1.0 } else { 0.0 }) / n;
+                    let g = dl[c] / n;
                     gb[c] += g;
                     for (gwc, v) in gw[c].iter_mut().zip(&x[i]) {
                         *gwc += g * f64::from(*v);
@@ -165,18 +241,18 @@ pub fn train(
             w: w.clone(),
             b: b.clone(),
             epoch,
-            val_auroc: None,
+            val_score: None,
         };
-        let v = score(&head, x, y, val);
+        let v = val_score(&head);
         let better = match (&best, v) {
             (None, _) => true,
-            (Some(bst), Some(v)) => bst.val_auroc.is_none_or(|bv| v > bv),
+            (Some(bst), Some(v)) => bst.val_score.is_none_or(|bv| v > bv),
             // Without a validation AUROC, the latest epoch is kept.
-            (Some(bst), None) => bst.val_auroc.is_none(),
+            (Some(bst), None) => bst.val_score.is_none(),
         };
         if better {
             best = Some(Linear {
-                val_auroc: v,
+                val_score: v,
                 ..head
             });
         }
@@ -185,7 +261,7 @@ pub fn train(
         w,
         b,
         epoch: 0,
-        val_auroc: None,
+        val_score: None,
     })
 }
 
