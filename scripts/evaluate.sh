@@ -3,9 +3,12 @@
 #  1. the default recipe (pre-training, InfoNCE alignment on every recording, the bundle; skipped when
 #     done, resumed when interrupted);
 #  2. `acula holdout`: the reports without the recordings the evaluation validates or tests on;
-#  3. four alignments on those held-out pairs only — InfoNCE, released CKA, linear CKA, InfoNCE without
-#     the MAE term — from the same pre-trained encoder with the recipe's configuration, for 480 steps
-#     (the recipe's ~15 passes over the data; each run resumed when interrupted, skipped when done);
+#  3. six alignments on those held-out pairs only — InfoNCE, released CKA, linear CKA, InfoNCE without
+#     the MAE term, InfoNCE with the SmolLM2-135M teacher instead of MiniLM, and InfoNCE on reports that
+#     do not say how the recording was made (`acula reports --no-acquisition`: no cough channel, no
+#     stethoscope model or filter) — from the same pre-trained encoder with the recipe's configuration,
+#     for 480 steps (the recipe's ~15 passes over the data; each run resumed when interrupted, skipped
+#     when done);
 #  4. `acula eval` of every representation on every task in one run (same recordings, same splits),
 #     with retrieval and zero-shot classification in each alignment's joint space; the results are also
 #     written into the default bundle's manifest (its `evaluation`; the bundle's files are untouched).
@@ -22,7 +25,7 @@ acula=target/release/acula
 start=$SECONDS
 cargo build --locked --release -p acula-trainer
 "$acula" train --recipe default --data "$data" --out "$runs"
-scripts/fetch-models.sh minilm >/dev/null
+scripts/fetch-models.sh minilm smollm2 >/dev/null
 
 tasks=(
   --task "$data/covid19-cough:covid"
@@ -35,6 +38,20 @@ tasks=(
 )
 "$acula" holdout "${tasks[@]}" --reports "$runs/reports/all.csv" \
   --embeddings "$runs/reports/all-minilm.npy" --out "$runs/holdout"
+# The same held-out reports embedded by the causal teacher (cached per text: quick on a rerun).
+"$acula" embed-reports "$runs/holdout/reports.csv" --teacher smollm2 --out "$runs/holdout/smollm2"
+# The recipe's reports again, without acquisition details, and their held-out part (same recordings).
+noacq="$runs/reports-noacq"
+mkdir -p "$noacq"
+csvs=()
+for set in "$data/covid19-cough" "$data/kauh-subset" "$runs/data/icbhi-synth" "$runs/data/circor-synth"; do
+  csvs+=("$noacq/${set##*/}.csv")
+  "$acula" reports "$set" --with-audio --no-acquisition --out "${csvs[-1]}"
+done
+awk 'FNR > 1 || NR == 1' "${csvs[@]}" > "$noacq/all.csv.tmp" && mv "$noacq/all.csv.tmp" "$noacq/all.csv"
+"$acula" embed-reports "$noacq/all.csv" --out "$noacq/all-minilm"
+"$acula" holdout "${tasks[@]}" --reports "$noacq/all.csv" --embeddings "$noacq/all-minilm.npy" \
+  --out "$runs/holdout-noacq"
 
 # One alignment on the held-out pairs: same teacher, initialisation and configuration as the recipe's.
 align() {
@@ -45,7 +62,11 @@ align() {
   fi
   local resume=()
   [ -d "$dir/checkpoints" ] && resume=(--resume)
-  "$acula" align "$runs/holdout/reports.csv" --embeddings "$runs/holdout/embeddings.npy" \
+  local pairs="$runs/holdout/reports.csv" emb="$runs/holdout/embeddings.npy"
+  case "$1" in
+    --pairs) pairs="$2"; emb="$3"; shift 3 ;;
+  esac
+  "$acula" align "$pairs" --embeddings "$emb" \
     --init "$runs/pretrain" --steps 480 --out "$dir" "$@" "${resume[@]}"
 }
 align align-holdout --config "$runs/align.json"
@@ -53,6 +74,10 @@ align align-holdout-released-cka --config "$runs/align.json" --loss released-cka
 align align-holdout-linear-cka --config "$runs/align.json" --loss linear-cka
 sed 's/"lambda_mae": [0-9.]*/"lambda_mae": 0.0/' "$runs/align.json" > "$runs/align-no-mae.json"
 align align-holdout-no-mae --config "$runs/align-no-mae.json"
+align align-holdout-smollm2 --pairs "$runs/holdout/reports.csv" "$runs/holdout/smollm2.npy" \
+  --config "$runs/align.json"
+align align-holdout-noacq --pairs "$runs/holdout-noacq/reports.csv" "$runs/holdout-noacq/embeddings.npy" \
+  --config "$runs/align.json"
 
 "$acula" eval --out "$out" "${tasks[@]}" \
   --model "hand-crafted (log-mel + MFCC statistics)=handcrafted" \
@@ -62,11 +87,14 @@ align align-holdout-no-mae --config "$runs/align-no-mae.json"
   --model "AcuLa, linear CKA=$runs/align-holdout-linear-cka" \
   --model "AcuLa, InfoNCE=$runs/align-holdout" \
   --model "AcuLa, InfoNCE without MAE=$runs/align-holdout-no-mae" \
+  --model "AcuLa, InfoNCE, SmolLM2 teacher=$runs/align-holdout-smollm2" \
+  --model "AcuLa, InfoNCE, reports without acquisition=$runs/align-holdout-noacq" \
   --model "bundle: InfoNCE on all recordings (saw the test reports)=$runs/align" \
   --retrieval "released CKA=$runs/align-holdout-released-cka" \
   --retrieval "linear CKA=$runs/align-holdout-linear-cka" \
   --retrieval "InfoNCE=$runs/align-holdout" \
   --retrieval "InfoNCE without MAE=$runs/align-holdout-no-mae" \
+  --retrieval "InfoNCE, reports without acquisition=$runs/align-holdout-noacq" \
   --retrieval "bundle (saw the test reports)=$runs/align" \
   --reports "$runs/reports/all.csv" --embeddings "$runs/reports/all-minilm.npy" \
   --bundle "$bundle"

@@ -246,6 +246,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
                     llm_retries: 0,
                     temperature: None,
                     model_dir: None,
+                    no_acquisition: false,
                 })?;
             }
             all.extend(reports::read_csv(&csv).map_err(Failure::input)?);

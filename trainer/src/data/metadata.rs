@@ -394,10 +394,18 @@ impl Metadata {
         o
     }
 
-    /// The fields as one line: `Key: value, Key: value`.
-    pub fn meta_line(&self) -> String {
+    /// Fields that say how a recording was made and vary within a dataset, so they can stand in for
+    /// the label where acquisition and label are confounded (the covid19-cough channel, the ICBHI
+    /// stethoscope model, the KAUH filter).
+    pub const ACQUISITION_FIELDS: [&'static str; 3] =
+        ["Recorded by", "Device", "Stethoscope filter"];
+
+    /// The fields as one line: `Key: value, Key: value`; without [`Self::ACQUISITION_FIELDS`] unless
+    /// `acquisition`.
+    pub fn meta_line(&self, acquisition: bool) -> String {
         self.fields()
             .iter()
+            .filter(|(k, _)| acquisition || !Self::ACQUISITION_FIELDS.contains(&k.as_str()))
             .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join(", ")
@@ -496,7 +504,7 @@ mod tests {
             campaign: None,
         });
         assert_eq!(
-            m.meta_line(),
+            m.meta_line(true),
             "Recording location: TV, Age: Child, Murmur: Present, Murmur locations: TV, \
              Systolic murmur grading: III/VI, Systolic murmur pitch: High, Systolic murmur quality: Harsh, \
              Outcome: Abnormal"

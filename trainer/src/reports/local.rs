@@ -40,6 +40,8 @@ pub struct LocalWriter {
     model: SmolLm,
     temperature: f32,
     seed: u64,
+    /// Whether the template it rewords keeps acquisition details.
+    acquisition: bool,
 }
 
 /// Loads SmolLM2 from `dir` (default: the model cache) on the CPU; also returns the file's bytes
@@ -62,12 +64,18 @@ pub fn load_model(dir: Option<&Path>) -> Result<(SmolLm, Vec<u8>), Failure> {
 
 impl LocalWriter {
     /// Loads the GGUF from `dir` (default: the model cache).
-    pub fn load(dir: Option<&Path>, temperature: f32, seed: u64) -> Result<Self, Failure> {
+    pub fn load(
+        dir: Option<&Path>,
+        temperature: f32,
+        seed: u64,
+        acquisition: bool,
+    ) -> Result<Self, Failure> {
         let (model, _) = load_model(dir)?;
         Ok(Self {
             model,
             temperature,
             seed,
+            acquisition,
         })
     }
 
@@ -81,7 +89,7 @@ impl LocalWriter {
 
     /// One report for `record`.
     pub fn write(&self, record: &Record) -> Result<String, LlmError> {
-        let prompt = prompt(&super::template::write(record, self.seed));
+        let prompt = prompt(&super::template::write(record, self.seed, self.acquisition));
         let mut last = String::new();
         for attempt in 0..3u64 {
             let opts = GenerateOptions {

@@ -89,11 +89,16 @@ pub struct ReportsArgs {
     /// Folder with SmolLM2-135M-Instruct.Q4_1.gguf (default: the model cache).
     #[arg(long)]
     pub model_dir: Option<PathBuf>,
+    /// Leave out how each recording was made (the covid19-cough channel, the ICBHI stethoscope model,
+    /// the KAUH filter) from the writer's input and the report, so that an alignment cannot learn an
+    /// acquisition confound from the text. The writer id gets `:no-acquisition`.
+    #[arg(long)]
+    pub no_acquisition: bool,
 }
 
 /// The writer in use.
 enum Writer {
-    Template { seed: u64 },
+    Template { seed: u64, acquisition: bool },
     Llm(llm::LlmWriter),
     Local(Box<local::LocalWriter>),
 }
@@ -101,7 +106,7 @@ enum Writer {
 impl Writer {
     fn id(&self) -> String {
         match self {
-            Writer::Template { seed } => format!("template-v1:seed={seed}"),
+            Writer::Template { seed, .. } => format!("template-v1:seed={seed}"),
             Writer::Llm(w) => w.id(),
             Writer::Local(w) => w.id(),
         }
@@ -189,7 +194,10 @@ pub fn run(args: &ReportsArgs) -> Result<(), Failure> {
         ));
     }
     let writer = match args.writer {
-        WriterKind::Template => Writer::Template { seed: args.seed },
+        WriterKind::Template => Writer::Template {
+            seed: args.seed,
+            acquisition: !args.no_acquisition,
+        },
         WriterKind::Llm => {
             let url = args.llm_url.clone().ok_or_else(|| {
                 Failure::usage(
@@ -212,9 +220,14 @@ pub fn run(args: &ReportsArgs) -> Result<(), Failure> {
             args.model_dir.as_deref(),
             args.temperature.unwrap_or(0.2),
             args.seed,
+            !args.no_acquisition,
         )?)),
     };
-    let writer_id = writer.id();
+    let writer_id = if args.no_acquisition {
+        format!("{}:no-acquisition", writer.id())
+    } else {
+        writer.id()
+    };
 
     // What earlier runs finished: the CSV, then the journal (newer).
     let journal = journal_path(&args.out);
@@ -263,9 +276,9 @@ pub fn run(args: &ReportsArgs) -> Result<(), Failure> {
             rows.push(r);
             continue;
         }
-        let meta = rec.metadata.meta_line();
+        let meta = rec.metadata.meta_line(!args.no_acquisition);
         let report = match &writer {
-            Writer::Template { seed } => Ok(template::write(rec, *seed)),
+            Writer::Template { seed, acquisition } => Ok(template::write(rec, *seed, *acquisition)),
             Writer::Llm(w) => w.write(&llm::user_prompt(ds.name, rec, &meta), args.seed),
             Writer::Local(w) => w.write(rec),
         };

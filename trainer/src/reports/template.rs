@@ -84,8 +84,11 @@ fn article(word: &str) -> &'static str {
     }
 }
 
-/// Writes the report of one record.
-pub fn write(record: &Record, seed: u64) -> String {
+/// Writes the report of one record. Without `acquisition`, the report leaves out how the recording
+/// was made where that varies within a dataset (the ICBHI stethoscope model, the KAUH filter, the
+/// covid19-cough channel; see `Metadata::ACQUISITION_FIELDS`), so that an alignment cannot learn an
+/// acquisition confound from the text. The phrasing choices are the same either way.
+pub fn write(record: &Record, seed: u64, acquisition: bool) -> String {
     let mut rng = Rng::for_item(seed, &record.id);
     let r = &mut rng;
     let sentences: Vec<String> = match &record.metadata {
@@ -101,10 +104,13 @@ pub fn write(record: &Record, seed: u64) -> String {
                 Some(d) => d.to_lowercase(),
                 None => "an unrecorded diagnosis".into(),
             };
-            let first = match r.next_u64() % 3 {
-                0 => format!("Lung sounds were recorded over the {loc} of {who} with {diag}, using {} {device}.", article(device)),
-                1 => format!("Auscultation of the {loc} in {who} diagnosed with {diag} was captured with {} {device}.", article(device)),
-                _ => format!("{} with {diag}: recording from the {loc} made with {} {device}.", cap(&who), article(device)),
+            let first = match (r.next_u64() % 3, acquisition) {
+                (0, true) => format!("Lung sounds were recorded over the {loc} of {who} with {diag}, using {} {device}.", article(device)),
+                (1, true) => format!("Auscultation of the {loc} in {who} diagnosed with {diag} was captured with {} {device}.", article(device)),
+                (_, true) => format!("{} with {diag}: recording from the {loc} made with {} {device}.", cap(&who), article(device)),
+                (0, false) => format!("Lung sounds were recorded over the {loc} of {who} with {diag}."),
+                (1, false) => format!("Auscultation of the {loc} in {who} diagnosed with {diag}."),
+                (_, false) => format!("{} with {diag}: recording from the {loc}.", cap(&who)),
             };
             let (n, c, w) = (m.cycles, m.cycles_with_crackles, m.cycles_with_wheezes);
             let adv = match (c, w) {
@@ -186,11 +192,11 @@ pub fn write(record: &Record, seed: u64) -> String {
                     _ => format!("{} are audible.", cap(&sounds)),
                 }
             };
-            vec![
-                first,
-                second,
-                format!("The stethoscope's {} filter was used.", m.filter),
-            ]
+            let mut s = vec![first, second];
+            if acquisition {
+                s.push(format!("The stethoscope's {} filter was used.", m.filter));
+            }
+            s
         }
         Metadata::CoughVid(m) => {
             let who = person(r, m.gender.as_deref(), m.age);
@@ -488,9 +494,11 @@ pub fn write(record: &Record, seed: u64) -> String {
             } else {
                 "who does not have COVID-19"
             };
-            let first = match r.next_u64() % 2 {
-                0 => format!("An induced cough recorded {by} from a person {status}."),
-                _ => format!("Induced cough, captured {by}, from an individual {status}."),
+            let first = match (r.next_u64() % 2, acquisition) {
+                (0, true) => format!("An induced cough recorded {by} from a person {status}."),
+                (_, true) => format!("Induced cough, captured {by}, from an individual {status}."),
+                (0, false) => format!("An induced cough from a person {status}."),
+                (_, false) => format!("Induced cough from an individual {status}."),
             };
             let mut s = vec![first];
             s.push(match (m.verified, m.covid19) {
@@ -596,7 +604,7 @@ mod tests {
             let mut same_label = std::collections::BTreeMap::<String, Vec<String>>::new();
             let step = (ds.records.len() / 300).max(1);
             for rec in ds.records.iter().step_by(step) {
-                let text = write(rec, 7);
+                let text = write(rec, 7, true);
                 let sentences = text.matches(['.', '!']).count();
                 assert!((2..=4).contains(&sentences), "{id}: {text}");
                 let lower = text.to_lowercase();
@@ -607,7 +615,7 @@ mod tests {
                     !text.contains("  ") && !text.contains("..") && !text.contains("{"),
                     "{id}: {text}"
                 );
-                assert_eq!(text, write(rec, 7), "deterministic for a seed");
+                assert_eq!(text, write(rec, 7, true), "deterministic for a seed");
                 same_label
                     .entry(format!("{:?}", rec.labels))
                     .or_default()
@@ -651,7 +659,7 @@ mod tests {
             .iter()
             .find(|r| r.id == "104_1b1_Al_sc_Litt3200")
             .unwrap();
-        let text = write(rec, 1);
+        let text = write(rec, 1, true);
         // Patient 104: COPD, 70 years, female (demographic_info.txt), left anterior chest, Littmann 3200.
         assert!(
             text.contains("COPD") && text.contains("70-year-old woman"),
@@ -661,5 +669,48 @@ mod tests {
             text.contains("anterior left chest") && text.contains("Littmann 3200"),
             "{text}"
         );
+    }
+    #[test]
+    fn without_acquisition_no_channel_device_or_filter_is_named() {
+        let Some(data) = shared_data() else { return };
+        // Words that name the acquisition in each dataset's reports and meta lines.
+        for (id, dir, words) in [
+            (
+                "covid19-cough",
+                "covid19-cough",
+                &["telephone", "messenger", "call"][..],
+            ),
+            (
+                "icbhi",
+                "icbhi-annotations",
+                &["Littmann", "Meditron", "AKG", "stethoscope"][..],
+            ),
+            ("kauh", "kauh-subset", &["filter", "bell", "diaphragm"][..]),
+        ] {
+            let ds = loader(id).unwrap().load(&data.join(dir)).unwrap();
+            let (mut named, mut n) = (0, 0);
+            for rec in ds.records.iter().take(200) {
+                n += 1;
+                let with = write(rec, 3, true);
+                let without = write(rec, 3, false);
+                let meta = rec.metadata.meta_line(false);
+                for w in words {
+                    assert!(!without.contains(w), "{id}: {w:?} in {without}");
+                    assert!(!meta.contains(w), "{id}: {w:?} in {meta}");
+                }
+                named += words.iter().any(|w| with.contains(w)) as usize;
+                // The clinical content stays: the first words of the report are the same phrasing.
+                let (a, b) = (
+                    with.split_whitespace().next(),
+                    without.split_whitespace().next(),
+                );
+                assert_eq!(a, b, "{id}: {with} / {without}");
+                assert!((2..=4).contains(&without.matches('.').count()), "{without}");
+            }
+            assert!(
+                named * 2 > n,
+                "{id}: only {named} of {n} reports with acquisition name it"
+            );
+        }
     }
 }
