@@ -55,6 +55,15 @@ pub enum AudioError {
         /// Index of the first bad value in the mono signal.
         index: usize,
     },
+    /// Sample values so far outside [-1, 1] that the signal cannot be real audio (a corrupt float
+    /// file); left in, they overflow the resampler's and the spectrogram's arithmetic.
+    #[error("the audio has sample values far outside [-1, 1] (first at sample {index}: {value:e}); the file is corrupt")]
+    OutOfRange {
+        /// Index of the first bad value in the mono signal.
+        index: usize,
+        /// That value.
+        value: f32,
+    },
     /// The recording is longer than the configured limit.
     #[error("the recording is longer than the limit of {limit_s} s; cut it into shorter pieces or raise the limit")]
     TooLong {

@@ -58,9 +58,7 @@ pub fn features_from_planes(
     audio::check_channels(planes.len())?;
     audio::check_sample_rate(sample_rate)?;
     let mono = audio::mix_to_mono(planes);
-    if let Some(index) = audio::first_non_finite(&mono) {
-        return Err(AudioError::NonFinite { index }.into());
-    }
+    audio::check_samples(&mono)?;
     let samples = audio::resample(&mono, sample_rate, front_end.config().sample_rate)?;
     Ok(front_end.process(&samples, opts)?)
 }

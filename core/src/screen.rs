@@ -319,6 +319,7 @@ impl Screener {
     /// The CPU part of an analysis: quality check, resampling, trimmed and padded log-mel features
     /// (`None` when the quality check fails) and where the chunks lie.
     fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Prepared, Error> {
+        crate::audio::check_samples(samples)?;
         let quality = quality::check(samples, sample_rate, &self.manifest.quality);
         if !quality.is_ok() {
             return Ok(Prepared {

@@ -4,28 +4,12 @@
 //! 2 usage error (bad flags, unreadable or invalid config); 3 the output could not be written;
 //! 70 internal error (a bug: please report it).
 
-mod backend;
-mod cache;
-mod data;
-mod decode;
-mod embed;
-mod embed_audio;
-mod eval;
-mod export;
-mod features;
-mod metrics;
-mod npy;
-mod output;
-mod predict;
-mod progress;
-mod recipe;
-mod reports;
-mod rng;
-mod synth;
-mod train;
-
 use std::process::ExitCode;
 
+use acula_trainer::{
+    data, decode, embed, embed_audio, eval, export, features, metrics, predict, recipe, reports,
+    synth, train, Failure,
+};
 use clap::{Parser, Subcommand};
 
 /// AcuLa: audio encoders for body sounds, aligned with clinical language.
@@ -91,32 +75,6 @@ enum DataCommand {
     List(data::list::ListArgs),
 }
 
-/// A failure with its exit code and a one-line message.
-#[derive(Debug)]
-pub struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    /// The input could not be processed.
-    pub fn input(message: String) -> Self {
-        Self { code: 1, message }
-    }
-    /// Bad flags or configuration.
-    pub fn usage(message: String) -> Self {
-        Self { code: 2, message }
-    }
-    /// The output could not be written.
-    pub fn output(message: String) -> Self {
-        Self { code: 3, message }
-    }
-    /// The one-line message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Features(args) => features::run(&args),
@@ -165,8 +123,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(f)) => {
-            eprintln!("error: {}", one_line(&f.message));
-            ExitCode::from(f.code)
+            eprintln!("error: {}", one_line(f.message()));
+            ExitCode::from(f.code())
         }
         Err(payload) => {
             let msg = payload

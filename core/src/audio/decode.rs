@@ -13,7 +13,7 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
-use super::{check_channels, check_sample_rate, first_non_finite};
+use super::{check_channels, check_sample_rate, check_samples};
 use crate::error::AudioError;
 
 /// Limits that keep decoding bounded on hostile or huge inputs.
@@ -247,9 +247,7 @@ fn decode_inner<'s>(
     if bad_packets > 0 {
         tracing::warn!(bad_packets, good_packets, "skipped undecodable packets");
     }
-    if let Some(index) = first_non_finite(&mono) {
-        return Err(AudioError::NonFinite { index });
-    }
+    check_samples(&mono)?;
     Ok(Decoded {
         samples: mono,
         sample_rate,

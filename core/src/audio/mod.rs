@@ -47,6 +47,25 @@ pub fn first_non_finite(samples: &[f32]) -> Option<usize> {
     samples.iter().position(|x| !x.is_finite())
 }
 
+/// Largest sample magnitude accepted: 10⁶, 120 dB above full scale. Float files may exceed 1 a
+/// little; values beyond this are damage, and near f32's limit they overflow the resampler's FFT.
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 1e6;
+
+/// Checks decoded samples: every value finite and within [`MAX_SAMPLE_MAGNITUDE`].
+pub fn check_samples(samples: &[f32]) -> Result<(), AudioError> {
+    match samples
+        .iter()
+        .position(|x| !x.is_finite() || x.abs() > MAX_SAMPLE_MAGNITUDE)
+    {
+        None => Ok(()),
+        Some(index) if !samples[index].is_finite() => Err(AudioError::NonFinite { index }),
+        Some(index) => Err(AudioError::OutOfRange {
+            index,
+            value: samples[index],
+        }),
+    }
+}
+
 /// Mixes planar channels to mono by taking the mean of the channels at each instant.
 ///
 /// All planes must have the same length; extra samples of a longer plane are ignored.

@@ -46,6 +46,8 @@ pub fn resample_with_threads(
     if samples.is_empty() {
         return Ok(Vec::new());
     }
+    // rubato panics when its FFT overflows: refuse what would overflow (NaN, infinities, huge values).
+    super::check_samples(samples)?;
     let block = fft_block_in(from, to);
     let margin = 2 * block;
     let total_out = (samples.len() as u64 * u64::from(to)).div_ceil(u64::from(from)) as usize;

@@ -7,7 +7,7 @@
 //! Sample conversion follows libsndfile/soundfile: integers are divided by 2^(bits−1), 8-bit data is
 //! unsigned with 128 as zero.
 
-use super::{check_channels, check_sample_rate, first_non_finite, DecodeLimits, Decoded};
+use super::{check_channels, check_sample_rate, check_samples, DecodeLimits, Decoded};
 use crate::error::AudioError;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -181,11 +181,9 @@ fn convert(
             f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
         }),
     };
-    // Only float data can hold NaN or infinities.
+    // Only float data can hold NaN, infinities or values far outside [-1, 1].
     if matches!(enc, Encoding::F32 | Encoding::F64) {
-        if let Some(index) = first_non_finite(&samples) {
-            return Err(AudioError::NonFinite { index });
-        }
+        check_samples(&samples)?;
     }
     Ok(Decoded {
         samples,
@@ -287,6 +285,16 @@ mod tests {
         assert!(matches!(
             dec(&wav(3, 1, 16_000, 32, &nan, &[])),
             Err(AudioError::NonFinite { index: 0 })
+        ));
+        // Found by fuzzing: a finite but huge float sample overflowed the resampler's FFT (a panic
+        // inside rubato); it is now refused here.
+        let huge = [0.5f32, 3e38]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<_>>();
+        assert!(matches!(
+            dec(&wav(3, 1, 16_000, 32, &huge, &[])),
+            Err(AudioError::OutOfRange { index: 1, .. })
         ));
         // IMA ADPCM (tag 0x11) is not ours
         assert!(decode_wav(

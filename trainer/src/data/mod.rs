@@ -20,7 +20,7 @@ mod mmlung;
 mod nosemic;
 mod resp_tr;
 mod ssbpr;
-mod table;
+pub mod table;
 mod ukcovid;
 
 pub mod list;
@@ -589,7 +589,7 @@ fn opt_flag(s: &str) -> Option<bool> {
 /// Decodes a record's audio to mono at its own rate: `span` (seconds) or the record's own segment,
 /// else the whole file.
 pub fn read_pcm(r: &Record, span: Option<(f64, f64)>) -> Result<(Vec<f32>, u32), String> {
-    let bytes = std::fs::read(&r.audio.path).map_err(|e| e.to_string())?;
+    let bytes = crate::decode::read_audio(&r.audio.path, crate::decode::MAX_AUDIO_MB)?;
     let hint = r.audio.path.extension().and_then(|e| e.to_str());
     let d = acula_core::audio::decode(&bytes, hint, &acula_core::audio::DecodeLimits::default())
         .map_err(|e| e.to_string())?;
