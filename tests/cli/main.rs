@@ -563,3 +563,64 @@ fn truncated_files_never_crash() {
         }
     }
 }
+
+#[test]
+fn huge_and_lying_files_are_refused_or_read_in_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = Wav::pcm(1, 16_000, 16).bytes(&signal(1, 16_000, 0.5));
+
+    // A 600 MiB file (sparse: no disk used) is refused before it is read.
+    let big = dir.path().join("big.wav");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(600 << 20).unwrap();
+    drop(f);
+    let run = run_path(&big, &[], tempfile::tempdir().unwrap());
+    fails(&run, 1, "files over 512 MiB are refused");
+    // The limit is a flag.
+    let run = run_on(&good, "small.wav", &["--max-mb", "0"]);
+    fails(&run, 1, "files over 0 MiB are refused (raise --max-mb");
+
+    // A device that never ends is cut at the limit, not read for ever.
+    if Path::new("/dev/zero").exists() {
+        let run = run_path(
+            Path::new("/dev/zero"),
+            &["--max-mb", "1"],
+            tempfile::tempdir().unwrap(),
+        );
+        fails(&run, 1, "over 1 MiB");
+    }
+
+    // A two-hour recording (8 kHz, 16-bit, 115 MB; sparse) is refused by its duration from the header.
+    let two_hours = 2 * 3600 * 8_000u32;
+    let mut header = Wav::pcm(1, 8_000, 16).bytes(&[]);
+    let data_len = two_hours * 2;
+    let n = header.len();
+    header[n - 4..].copy_from_slice(&data_len.to_le_bytes());
+    header[4..8].copy_from_slice(&(data_len + n as u32 - 8).to_le_bytes());
+    let long = dir.path().join("two-hours.wav");
+    std::fs::write(&long, &header).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&long)
+        .unwrap()
+        .set_len(n as u64 + u64::from(data_len))
+        .unwrap();
+    let run = run_path(&long, &[], tempfile::tempdir().unwrap());
+    fails(&run, 1, "600 s");
+
+    // A header that claims 4 GB of samples over half a second of real ones: what is there is read.
+    let mut lying = good.clone();
+    let n = lying.len();
+    let data_at = n - 16_000; // 8,000 16-bit samples
+    assert_eq!(&lying[data_at - 8..data_at - 4], b"data");
+    lying[data_at - 4..data_at].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    lying[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let honest = ok(&run_on(&good, "honest.wav", &[]));
+    let claimed = ok(&run_on(&lying, "lying.wav", &[]));
+    assert_eq!(honest, claimed, "the lying header changes nothing");
+
+    // Six channels at 192 kHz (2 s) work and give the frames of 2 s at 16 kHz.
+    let six = Wav::pcm(6, 192_000, 16).bytes(&signal(6, 192_000, 2.0));
+    let (shape, _) = ok(&run_on(&six, "six.wav", &[]));
+    assert_eq!(shape[0], expected_frames(2 * 192_000, 192_000));
+}

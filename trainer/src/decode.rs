@@ -1,7 +1,8 @@
 //! `acula decode`: what the model hears — an audio file decoded, mixed to mono and resampled to the
 //! front end's rate (16 kHz), written as a 32-bit float WAV.
 
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 use acula_core::audio::{self, DecodeLimits};
 use clap::Args;
@@ -22,6 +23,41 @@ pub struct DecodeArgs {
     /// Refuse recordings longer than this many seconds.
     #[arg(long, default_value_t = DecodeLimits::default().max_seconds)]
     pub max_seconds: u32,
+    /// Refuse files larger than this many megabytes (MiB), before reading them.
+    #[arg(long, default_value_t = MAX_AUDIO_MB)]
+    pub max_mb: u64,
+}
+
+/// Largest audio file read by default, in MiB: a 10-minute 96 kHz stereo 24-bit WAV is 330 MiB. The
+/// whole file is held in memory while it is decoded, so this bounds the memory a file can claim.
+pub const MAX_AUDIO_MB: u64 = 512;
+
+/// Reads an audio file of at most `max_mb` MiB, refusing larger ones up front (and anything that
+/// keeps growing past the limit while read, such as a device file), with one-line messages.
+pub fn read_audio(path: &Path, max_mb: u64) -> Result<Vec<u8>, String> {
+    if path.is_dir() {
+        return Err("is a folder, not an audio file".into());
+    }
+    let limit = max_mb.saturating_mul(1 << 20);
+    let too_big = |size: String| {
+        format!("the file is {size}; files over {max_mb} MiB are refused (raise --max-mb, or cut the recording)")
+    };
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let declared = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if declared > limit {
+        return Err(too_big(format!(
+            "{:.0} MiB",
+            declared as f64 / (1 << 20) as f64
+        )));
+    }
+    let mut bytes = Vec::with_capacity(declared as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(format!("over {max_mb} MiB")));
+    }
+    Ok(bytes)
 }
 
 /// Most float samples a WAV file can hold (its sizes are 32-bit).
@@ -35,11 +71,8 @@ pub fn float_wav(samples: &[f32], rate: u32) -> Vec<u8> {
 /// Runs `acula decode`.
 pub fn run(args: &DecodeArgs) -> Result<(), Failure> {
     let input = |msg: String| Failure::input(format!("{}: {msg}", args.audio.display()));
-    if args.audio.is_dir() {
-        return Err(input("is a folder, not an audio file".into()));
-    }
     audio::check_sample_rate(args.rate).map_err(|e| Failure::usage(format!("--rate: {e}")))?;
-    let bytes = std::fs::read(&args.audio).map_err(|e| input(format!("cannot open: {e}")))?;
+    let bytes = read_audio(&args.audio, args.max_mb).map_err(input)?;
     let hint = args.audio.extension().and_then(|e| e.to_str());
     let limits = DecodeLimits {
         max_seconds: args.max_seconds,

@@ -33,6 +33,9 @@ pub struct FeaturesArgs {
     /// Refuse recordings longer than this many seconds.
     #[arg(long, default_value_t = DecodeLimits::default().max_seconds)]
     pub max_seconds: u32,
+    /// Refuse files larger than this many megabytes (MiB), before reading them.
+    #[arg(long, default_value_t = crate::decode::MAX_AUDIO_MB)]
+    pub max_mb: u64,
 }
 
 /// Reads a front-end configuration file, or the reference configuration when none is given.
@@ -52,10 +55,7 @@ pub fn run(args: &FeaturesArgs) -> Result<(), Failure> {
     let front_end = FrontEnd::new(cfg).map_err(|e| Failure::usage(e.to_string()))?;
     let input = |msg: String| Failure::input(format!("{}: {msg}", args.audio.display()));
 
-    if args.audio.is_dir() {
-        return Err(input("is a folder, not an audio file".into()));
-    }
-    let bytes = std::fs::read(&args.audio).map_err(|e| input(format!("cannot open: {e}")))?;
+    let bytes = crate::decode::read_audio(&args.audio, args.max_mb).map_err(input)?;
     let hint = args.audio.extension().and_then(|e| e.to_str());
     let limits = DecodeLimits {
         max_seconds: args.max_seconds,

@@ -53,6 +53,9 @@ pub struct PredictArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = crate::backend::Backend::Flex)]
     pub backend: crate::backend::Backend,
+    /// Refuse audio files larger than this many megabytes (MiB), before reading them.
+    #[arg(long, default_value_t = crate::decode::MAX_AUDIO_MB)]
+    pub max_mb: u64,
 }
 
 /// A task score as printed.
@@ -89,8 +92,9 @@ fn screen_file(
     s: &Screener,
     path: &std::path::Path,
     opts: &ScreenOptions,
+    max_mb: u64,
 ) -> Result<Screening, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let bytes = crate::decode::read_audio(path, max_mb)?;
     let hint = path.extension().and_then(|e| e.to_str());
     let decoded = acula_core::audio::decode(&bytes, hint, &DecodeLimits::default())
         .map_err(|e| e.to_string())?;
@@ -122,7 +126,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
     for path in &args.audio {
         let t0 = Instant::now();
         let file = path.display().to_string();
-        let result = screen_file(&screener, path, &opts);
+        let result = screen_file(&screener, path, &opts, args.max_mb);
         let seconds = t0.elapsed().as_secs_f64();
         let o = match result {
             Ok(sc) => {
