@@ -11,7 +11,7 @@ import { existsSync, readdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DATA, ROOT, ACULA, serveDist, launch, artifactsDir } from './lib.mjs';
+import { DATA, ROOT, ACULA, serveDist, launch, artifactsDir, floatWav } from './lib.mjs';
 
 const KAUH = join(DATA, 'kauh-subset', 'Audio Files');
 const COUGHS = join(DATA, 'covid19-cough');
@@ -153,28 +153,75 @@ test('WebGPU (software adapter) gives the CPU backend\'s scores within 1e-3', { 
   }
 });
 
-test('bad files get a one-line message and the page keeps working', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+/** A 16-bit PCM WAV of `seconds` of a chirp with noise on each of `channels` channels. */
+function pcmWav(channels, rate, seconds) {
+  const frames = Math.round(rate * seconds);
+  const buf = Buffer.alloc(44 + frames * channels * 2);
+  buf.write('RIFF', 0, 'latin1'); buf.writeUInt32LE(36 + frames * channels * 2, 4); buf.write('WAVE', 8, 'latin1');
+  buf.write('fmt ', 12, 'latin1'); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(channels, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * channels * 2, 28); buf.writeUInt16LE(channels * 2, 32);
+  buf.writeUInt16LE(16, 34); buf.write('data', 36, 'latin1'); buf.writeUInt32LE(frames * channels * 2, 40);
+  let seed = 1;
+  for (let i = 0; i < frames; i++) {
+    const t = i / rate;
+    for (let c = 0; c < channels; c++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const v = 0.4 * Math.sin(2 * Math.PI * (200 + 400 * t) * t) + 0.1 * (seed / 2147483648 - 0.5);
+      buf.writeInt16LE(Math.round(v * 32767 / (c + 1)), 44 + (i * channels + c) * 2);
+    }
+  }
+  return buf;
+}
+
+test('bad-input matrix: each file gets its documented outcome and the page keeps working', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
   const context = await launch();
   try {
     const { page, consoleErrors } = await open(context, '?backend=cpu');
-    const bad = [
-      ['noise.wav', Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251))],
-      ['empty.mp3', Buffer.alloc(0)],
-      ['notes.wav', Buffer.from('These are my notes, not a recording.\n'.repeat(20))],
+    const good = pcmWav(1, 16000, 3);
+    const tone = Array.from({ length: 16000 }, (_, i) => 0.3 * Math.sin(i / 5));
+    const withNaN = tone.slice(); withNaN[500] = NaN;
+    const huge = tone.slice(); huge[700] = 3e38; // found by fuzzing: overflowed the resampler natively
+    // [file name, bytes, expected: 'error' (one line "Could not analyse…"), 'quality' (analysed, the
+    //  quality verdict says why it is not screened) or 'ok' (screened)]
+    const cases = [
+      ['noise.wav', Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251)), 'error'],
+      ['empty.mp3', Buffer.alloc(0), 'error'],
+      ['notes.wav', Buffer.from('These are my notes, not a recording.\n'.repeat(20)), 'error'],
+      ['header-only.wav', good.subarray(0, 12), 'error'],
+      ['cut-in-fmt.wav', good.subarray(0, 30), 'error'],
+      ['cut-before-first-frame.wav', good.subarray(0, 44), 'error'],
+      ['nan.wav', floatWav(withNaN, 16000), 'error'],
+      ['huge-sample.wav', floatWav(huge, 16000), 'error'],
+      ['silence.wav', floatWav(new Array(16000).fill(0), 16000), 'error'],
+      ['dc.wav', floatWav(new Array(16000).fill(0.25), 16000), 'error'],
+      ['clipped.wav', floatWav(tone.map((v) => Math.max(-0.05, Math.min(0.05, v)) * 20), 16000), 'quality'],
+      ['wav-named.mp3', good, 'ok'],
+      ['six-channels-192k.wav', pcmWav(6, 192000, 1), 'ok'],
     ];
     await page.check('input[name="kind"][value="lung"]');
-    for (const [name, bytes] of bad) {
+    for (const [name, bytes, expected] of cases) {
       const p = join(TMP, name);
       await writeFile(p, bytes);
+      await page.evaluate(() => { window.aculaResult = undefined; });
+      // Choosing a file sets "Reading <name>…" at once, so an earlier outcome cannot be mistaken for this one.
       await page.setInputFiles('#file', p);
-      await page.waitForFunction(() => /Could not|Analysis finished/.test(document.querySelector('#status')?.textContent || ''), null, { timeout: 30_000 });
+      await page.waitForFunction(() => {
+        const t = document.querySelector('#status')?.textContent || '';
+        return /Could not/.test(t) || (/Analysis finished/.test(t) && window.aculaResult !== undefined);
+      }, null, { timeout: 60_000 });
       const status = (await page.textContent('#status')).trim();
-      assert.match(status, /^Could not analyse the recording: /, `${name}: ${status}`);
-      assert.ok(!status.includes('\n'));
+      assert.ok(!status.includes('\n'), `${name}: one line`);
       console.log(`# ${name}: ${status}`);
+      if (expected === 'error') {
+        assert.match(status, /^Could not analyse the recording: /, `${name}: ${status}`);
+      } else {
+        assert.match(status, /Analysis finished/, `${name}: ${status}`);
+        const verdict = await page.evaluate(() => window.aculaResult.quality.verdict);
+        assert.equal(verdict === 'ok', expected === 'ok', `${name}: quality verdict ${verdict}`);
+      }
     }
-    const good = recordings()[0];
-    const got = await screen(page, good.path, good.kind);
+    const real = recordings()[0];
+    const got = await screen(page, real.path, real.kind);
     assert.equal(got.quality.verdict, 'ok');
     assert.deepEqual(consoleErrors, []);
   } finally {
