@@ -6,7 +6,7 @@
 // Run after `trunk build --release` and `cargo build --release -p acula-trainer` (scripts/test.sh).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { writeFile, truncate } from 'node:fs/promises';
 import { existsSync, readdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -220,6 +220,15 @@ test('bad-input matrix: each file gets its documented outcome and the page keeps
         assert.equal(verdict === 'ok', expected === 'ok', `${name}: quality verdict ${verdict}`);
       }
     }
+    // A 210 MB file (sparse on disk) is refused before it is read, with the limit in the message.
+    const big = join(TMP, 'large.wav');
+    await writeFile(big, good);
+    await truncate(big, 210e6);
+    await page.setInputFiles('#file', big);
+    await page.waitForFunction(() => /Could not/.test(document.querySelector('#status')?.textContent || ''), null, { timeout: 60_000 });
+    const refusal = (await page.textContent('#status')).trim();
+    console.log(`# large.wav: ${refusal}`);
+    assert.match(refusal, /^Could not analyse the recording: large\.wav is .*the page takes files up to 200 MB/);
     const real = recordings()[0];
     const got = await screen(page, real.path, real.kind);
     assert.equal(got.quality.verdict, 'ok');
