@@ -57,6 +57,7 @@ pub fn svg(title: &str, curves: &[(String, Vec<(f64, f64)>)]) -> String {
     let y = |v: f64| h - m - side * v;
     let colours = [
         "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f",
+        "#e377c2", "#bcbd22",
     ];
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
