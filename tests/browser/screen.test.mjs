@@ -7,11 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, truncate } from 'node:fs/promises';
-import { existsSync, readdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, mkdtempSync, readFileSync, rmSync, cpSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DATA, ROOT, ACULA, serveDist, launch, artifactsDir, floatWav } from './lib.mjs';
+import { DATA, ROOT, DIST, ACULA, serveDist, launch, artifactsDir, floatWav } from './lib.mjs';
 
 const KAUH = join(DATA, 'kauh-subset', 'Audio Files');
 const COUGHS = join(DATA, 'covid19-cough');
@@ -346,7 +346,7 @@ test('conference mode: the demo recordings play by keyboard alone, without a mic
   }
 });
 
-test('?bundle= loads a bundle from the same origin and refuses another origin', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
+test('?bundle= loads a bundle from the same origin, refuses another origin and a damaged bundle', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
   const context = await launch();
   try {
     const { page } = await open(context, '?backend=cpu&bundle=models/default');
@@ -356,6 +356,21 @@ test('?bundle= loads a bundle from the same origin and refuses another origin', 
     assert.match(line, /could not be loaded: .*another origin/, line);
     const missing = await open(context, '?bundle=models/nothing-here/');
     assert.match(await missing.page.textContent('#model-line'), /could not be loaded: .*HTTP 404/);
+    // A copy of the bundle with one byte of its heads changed: refused, naming the file.
+    const damaged = join(DIST, 'models', 'damaged-for-test');
+    rmSync(damaged, { recursive: true, force: true });
+    cpSync(join(DIST, 'models', 'default'), damaged, { recursive: true });
+    const heads = readFileSync(join(damaged, 'heads.safetensors'));
+    heads[heads.length - 1] ^= 0x40;
+    await writeFile(join(damaged, 'heads.safetensors'), heads);
+    try {
+      const bad = await open(context, '?bundle=models/damaged-for-test/');
+      const why = await bad.page.textContent('#model-line');
+      console.log(`# damaged bundle: ${why}`);
+      assert.match(why, /could not be loaded: .*heads\.safetensors is damaged or was changed/, why);
+    } finally {
+      rmSync(damaged, { recursive: true, force: true });
+    }
   } finally {
     await context.close();
   }

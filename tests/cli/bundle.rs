@@ -189,7 +189,7 @@ fn export_then_predict() {
         arr[1]
     );
     assert!(
-        arr[2]["error"].as_str().unwrap().contains("cannot read"),
+        arr[2]["error"].as_str().unwrap().contains("cannot open"),
         "{}",
         arr[2]
     );
@@ -198,6 +198,61 @@ fn export_then_predict() {
         .get("scores")
         .is_none_or(|s| s.as_object().unwrap().is_empty()));
     assert_eq!(arr[4]["quality"]["verdict"], "too_short");
+
+    // The bad-input matrix through `predict`: each file gets its own one-line error, in order.
+    let good = Wav::pcm(1, 16_000, 16).bytes(&signal(1, 16_000, 1.0));
+    let mut nan = signal(1, 16_000, 1.0);
+    nan[10][0] = f64::NAN;
+    let mut huge = signal(1, 16_000, 1.0);
+    huge[20][0] = 3e38;
+    let matrix: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.wav", vec![], "empty"),
+        ("header.wav", good[..12].to_vec(), "no format chunk"),
+        ("fmt.wav", good[..30].to_vec(), "cut short"),
+        ("frame.wav", good[..44].to_vec(), "no audio samples"),
+        (
+            "notes.wav",
+            b"my notes, not audio\n".repeat(50),
+            "not a recognised",
+        ),
+        (
+            "nan.wav",
+            Wav::float(1, 16_000, 32).bytes(&nan),
+            "NaN or infinite",
+        ),
+        (
+            "huge.wav",
+            Wav::float(1, 16_000, 32).bytes(&huge),
+            "far outside [-1, 1]",
+        ),
+        (
+            "zero-rate.wav",
+            Wav::pcm(1, 0, 16).bytes(&signal(1, 16_000, 0.1)),
+            "0 Hz",
+        ),
+        (
+            "channels.wav",
+            Wav::pcm(1000, 16_000, 16).bytes(&[vec![0.1; 1000]]),
+            "1000 audio channels",
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (name, bytes, _) in &matrix {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        paths.push(p);
+    }
+    let (code, v, stderr) = predict_json(&bundle, &paths, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("9 of 9 files could not be screened"),
+        "{stderr}"
+    );
+    for (o, (name, _, needle)) in v.as_array().unwrap().iter().zip(&matrix) {
+        let e = o["error"].as_str().unwrap_or_default();
+        assert!(e.contains(needle), "{name}: {o}");
+        assert!(!e.contains('\n'), "{name}: one line");
+    }
 
     // The same file gives the same scores; --recording cough selects no heart task.
     let (code, again, _) = predict_json(&bundle, &files[..1], &[]);
