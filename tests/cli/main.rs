@@ -619,6 +619,19 @@ fn huge_and_lying_files_are_refused_or_read_in_bounds() {
     let claimed = ok(&run_on(&lying, "lying.wav", &[]));
     assert_eq!(honest, claimed, "the lying header changes nothing");
 
+    // The content decides, not the extension: a WAV named .mp3 gives the same features.
+    assert_eq!(ok(&run_on(&good, "named.mp3", &[])), honest);
+    // Clipping is not an error for the front end (screening's quality check reports it).
+    let clipped: Vec<Vec<f64>> = signal(1, 16_000, 0.5)
+        .into_iter()
+        .map(|f| vec![(f[0] * 20.0).clamp(-1.0, 1.0)])
+        .collect();
+    ok(&run_on(
+        &Wav::pcm(1, 16_000, 16).bytes(&clipped),
+        "clipped.wav",
+        &[],
+    ));
+
     // Six channels at 192 kHz (2 s) work and give the frames of 2 s at 16 kHz.
     let six = Wav::pcm(6, 192_000, 16).bytes(&signal(6, 192_000, 2.0));
     let (shape, _) = ok(&run_on(&six, "six.wav", &[]));
