@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
-# Front-end and retrieval benchmarks, all in one run on this machine: criterion (native), librosa (Python reference,
-# in its own environment) and the wasm build in headless Chromium, on the same 60 s clips.
-# Writes BENCHMARKS.md. Takes ~3 minutes after the builds.
+# Every benchmark in one run on this machine, with the references measured side by side, and
+# BENCHMARKS.md written from the results:
+#   - front end (criterion) vs librosa and torchaudio on the same 60 s clips;
+#   - encoder forward (gt-tiny, gt-small; batch 1 and 32; one thread and all) and one alignment training
+#     step (batch 24) vs PyTorch with the same weights (tests/bench/model_bench.py);
+#   - the wasm build in headless Chromium: front end, encoder, retrieval vs native;
+#   - the page: first-visit bytes, time to interactive, file → results (tests/bench/page_bench.mjs);
+#   - retrieval top-10 over 100,000 reports (criterion).
+# The Python references run in their own environment (scripts/pyenv.sh bench: PyTorch, ~5 GB, created once).
+# Takes ≈ 40 minutes on 2 cores after the builds. ACULA_BENCH_QUICK=1 runs the model cases once (smoke test).
+# The GPU numbers come from scripts/gpu_bench.sh on a lent GPU machine (docs/bench/gpu.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export TRUNK_SKIP_VERSION_CHECK=true
 scripts/setup.sh web browser python
-py="$(scripts/pyenv.sh)"
+py="$(scripts/pyenv.sh bench)"
+cargo build --release --locked -p acula-trainer
 cargo bench --locked -p acula-core --bench frontend --bench retrieval -- --noplot
 trunk build --release >/dev/null
 clips=(target/bench-clips/clip_44100.wav target/bench-clips/clip_16000.wav)
+echo "front end: librosa and torchaudio" >&2
 librosa_json="$("$py" tests/bench/librosa_bench.py "${clips[@]}")"
+echo "wasm in Chromium" >&2
 wasm_json="$(node tests/bench/wasm_bench.mjs "${clips[@]}")"
-"$py" tests/bench/report.py "$librosa_json" "$wasm_json" > BENCHMARKS.md
+echo "encoder: acula vs PyTorch" >&2
+mkdir -p target/bench-model
+"$py" tests/bench/model_bench.py target/release/acula target/bench-model > target/bench-model/model.json
+echo "the page" >&2
+node tests/bench/page_bench.mjs 5 >/dev/null
+"$py" tests/bench/report.py "$librosa_json" "$wasm_json" target/bench-model/model.json tests/artifacts/page-bench.md > BENCHMARKS.md
 cat BENCHMARKS.md

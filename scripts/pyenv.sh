@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Creates (once) the Python environment for the reference computations and prints its python path.
-# The environment lives outside the clone, keyed by the requirements file's hash, so CI reuses it.
+# Creates (once) a Python environment and prints its python path: the reference computations' (no
+# argument: tests/python/requirements.txt) or the benchmarks' (`bench`: requirements-bench.txt, which
+# adds PyTorch). Environments live outside the clone, keyed by the requirements files' hash, so CI reuses them.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-req="$root/tests/python/requirements.txt"
+case "${1:-}" in
+  "") req="$root/tests/python/requirements.txt"; name=venv ;;
+  bench) req="$root/tests/python/requirements-bench.txt"; name=venv-bench ;;
+  *) echo "usage: scripts/pyenv.sh [bench]" >&2; exit 2 ;;
+esac
 cache="${ACULA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/acula}"
-key="$(sha256sum "$req" | cut -c1-12)"
-venv="$cache/venv-$key"
+key="$(cat "$req" "$root/tests/python/requirements.txt" | sha256sum | cut -c1-12)"
+[ "$name" = venv ] && key="$(sha256sum "$req" | cut -c1-12)"
+venv="$cache/$name-$key"
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
-  echo "creating the Python reference environment in $venv" >&2
+  echo "creating the Python environment in $venv (once)" >&2
   rm -rf "$venv"
   mkdir -p "$cache"
   python3 -m venv "$venv"

@@ -78,7 +78,10 @@ const rows = [];
     const s = await r.sizes();
     net.push({ url: r.url(), body: s.responseBodySize, headers: s.responseHeadersSize });
   });
+  // Time to interactive: from navigation until the model line says the model is ready to screen.
+  let t0 = Date.now();
   await visit(context, server.url + '?backend=cpu');
+  const tti1 = Date.now() - t0 - 500; // visit() waits 500 ms after the model line for late requests
   const first = net.splice(0);
   // What the same responses weigh gzip-compressed (GitHub Pages compresses text and wasm; the
   // bundle's binary files barely shrink): only responses that carried a body count.
@@ -90,8 +93,10 @@ const rows = [];
   const wasm = Object.entries(sizes).find(([k]) => k.endsWith('.wasm'));
   const bundle = Object.entries(sizes).filter(([k]) => k.startsWith('models/')).reduce((a, [, v]) => a + v.raw, 0);
   const p2 = await context.newPage();
+  t0 = Date.now();
   await p2.goto(server.url + '?backend=cpu');
   await p2.waitForFunction(() => /^Model /.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 180_000 });
+  const tti2 = Date.now() - t0;
   await p2.waitForTimeout(500);
   const second = net.splice(0).reduce((a, r) => a + r.body + r.headers, 0);
   rows.push(['first visit, as served here (no compression)', `${(raw / 1e6).toFixed(2)} MB in ${first.filter((r) => r.body > 0).length} responses with a body (${first.length} requests)`]);
@@ -99,6 +104,8 @@ const rows = [];
   rows.push(['of which the wasm', `${(wasm[1].raw / 1e6).toFixed(2)} MB raw, ${(wasm[1].gzip / 1e6).toFixed(2)} MB gzip`]);
   rows.push(['of which the model bundle', `${(bundle / 1e6).toFixed(2)} MB`]);
   rows.push(['second visit', `${(second / 1e3).toFixed(1)} kB (page and model from the caches)`]);
+  rows.push(['time to interactive (navigation → model ready), first visit, localhost', `${tti1} ms`]);
+  rows.push(['time to interactive, second visit (caches)', `${tti2} ms`]);
   await context.close();
 }
 

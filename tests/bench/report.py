@@ -1,4 +1,7 @@
-"""Writes BENCHMARKS.md from criterion's estimates and the librosa and wasm timings of the same run."""
+"""Writes BENCHMARKS.md from criterion's estimates and the librosa/torchaudio, wasm, model (acula vs PyTorch)
+and page timings of the same run, plus the GPU section recorded on a lent machine (docs/bench/gpu.md).
+
+Usage: python tests/bench/report.py LIBROSA_JSON WASM_JSON MODEL_JSON_FILE PAGE_BENCH_MD"""
 import json
 import os
 import platform
@@ -8,6 +11,10 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 librosa = json.loads(sys.argv[1])
 wasm = json.loads(sys.argv[2])
+with open(sys.argv[3]) as fh:
+    model = json.load(fh)
+with open(sys.argv[4]) as fh:
+    page_md = fh.read().strip()
 
 
 def criterion_ms(name, group="front_end_60s"):
@@ -35,6 +42,7 @@ def version(cmd):
 
 import librosa as lr  # noqa: E402
 
+ta = librosa.get("torchaudio", {})
 rows = []
 for rate in (44100, 16000):
     clip = f"clip_{rate}.wav"
@@ -43,52 +51,107 @@ for rate in (44100, 16000):
     pcm1 = criterion_ms(f"pcm_resample_logmel_{rate}Hz_1thread")
     ref = librosa[clip]["median_ms"]
     w = wasm[clip]["mean_ms"]
-    rows.append((rate, ours, ours1, pcm1, ref, w))
+    t = ta.get(clip, {}).get("median_ms")
+    rows.append((rate, ours, ours1, pcm1, ref, w, t))
+
+
+def ms(x):
+    return f"{x:.2f} ms" if x < 100 else f"{x:.0f} ms"
+
+
+def ratio_cell(r, target=None):
+    text = f"{r:.2f}"
+    return f"**{text}**" if target is not None and r <= target else text
+
 
 print("# Benchmarks\n")
 print("Produced by `scripts/bench.sh` in one run on one machine; every ratio compares numbers measured in")
-print("that run on the same input files. Re-run the script to refresh this file.\n")
-print(f"- Machine: {cpu()}, {os.cpu_count()} logical CPUs")
+print("that run on the same inputs. Re-run the script to refresh this file (≈ 40 minutes on 2 cores).\n")
+print(f"- Machine: {cpu()}, {os.cpu_count()} logical CPUs, no GPU (the GPU section below comes from a lent machine)")
 print(f"- Native: {version(['rustc', '--version'])}, release profile; librosa {lr.__version__} "
-      f"(numpy {__import__('numpy').__version__}, soxr resampling); wasm: {version(['chromium', '--version'])} headless")
-print("- Input: 60 s of a deterministic test signal (chirp + gated noise), 16-bit mono WAV at 44.1 kHz and at 16 kHz")
+      f"(numpy {__import__('numpy').__version__}, soxr resampling); PyTorch {model['torch']}"
+      + (f", torchaudio {next(iter(ta.values()))['version']}" if ta else "")
+      + f"; wasm: {version(['chromium', '--version'])} headless")
+print("- Front-end input: 60 s of a deterministic test signal (chirp + gated noise), 16-bit mono WAV at 44.1 kHz and at 16 kHz")
 print("  (`core/benches/frontend.rs` writes them to `target/bench-clips/`).\n")
+
+print("## Targets (issue 8)\n")
+fe = {rate: ref / ours for rate, ours, _o1, _p, ref, _w, _t in rows}
+fwd = [r for r in model["rows"] if r["mode"] == "forward"]
+trn = [r for r in model["rows"] if r["mode"] == "train"]
+tiny1 = next(r for r in fwd if r["encoder"] == "gt-tiny" and r["batch"] == 1 and r["threads"] == 1)
+enc_wasm = wasm["encoder_gt_tiny_chunk"]["mean_ms"]
+print("| target | measured | holds |")
+print("|---|---|---|")
+for rate in (44100, 16000):
+    print(f"| front end ≥ 5× faster than librosa, {rate} Hz | {fe[rate]:.2f}× | {'yes' if fe[rate] >= 5 else 'no'} |")
+worst_f = max(r["ratio"] for r in fwd)
+worst_t = max(r["ratio"] for r in trn)
+print(f"| encoder forward no slower than PyTorch (CPU) | acula / PyTorch {min(r['ratio'] for r in fwd):.2f} … {worst_f:.2f} | {'yes' if worst_f <= 1 else 'no'} |")
+print(f"| training step no slower than PyTorch (CPU) | acula / PyTorch {min(r['ratio'] for r in trn):.2f} … {worst_t:.2f} | {'yes' if worst_t <= 1 else 'no'} |")
+fe_w = max(w / p for _r, _o, _o1, p, _ref, w, _t in rows)
+print(f"| wasm within 2.5× of native, one thread | front end ≤ {fe_w:.2f}×, encoder {enc_wasm / tiny1['acula']['median_ms']:.2f}× | "
+      f"{'yes' if max(fe_w, enc_wasm / tiny1['acula']['median_ms']) <= 2.5 else 'no'} |")
+print("| screening of an 8 s clip in the browser on CPU under 1 s | see the page table below | see below |")
+print("| first visit under 15 MB transferred | see the page table below | see below |\n")
+
 print("## Front end: decode + resample to 16 kHz + log-mel (64 × frames, scaled)\n")
-print("| clip | librosa (load + melspectrogram) | acula native, all cores | ratio | acula native, 1 thread | ratio |")
-print("|---|---|---|---|---|---|")
-for rate, ours, ours1, _pcm1, ref, _w in rows:
-    print(f"| 60 s @ {rate} Hz | {ref:.2f} ms | {ours:.2f} ms | **{ref / ours:.2f}× faster** | {ours1:.2f} ms | {ref / ours1:.2f}× faster |")
-print("\nTarget (issue 2): native ≥ 3× faster than librosa.\n")
+print("| clip | librosa (load + melspectrogram) | torchaudio | acula native, all cores | vs librosa | acula native, 1 thread | vs librosa |")
+print("|---|---|---|---|---|---|---|")
+for rate, ours, ours1, _pcm1, ref, _w, t in rows:
+    tcell = ms(t) if t else "not installed"
+    print(f"| 60 s @ {rate} Hz | {ms(ref)} | {tcell} | {ms(ours)} | **{ref / ours:.2f}× faster** | {ms(ours1)} | {ref / ours1:.2f}× faster |")
+print("\nlibrosa and torchaudio run on one thread (numpy's FFT and torchaudio with `torch.set_num_threads(1)`);")
+print("torchaudio's chain: soundfile decode, `functional.resample` (sinc), `MelSpectrogram` (Slaney), `AmplitudeToDB`.\n")
 dec44, res44, dec16, mel16 = (criterion_ms(n) for n in ("part_decode_44100Hz", "part_resample_44100Hz", "part_decode_16000Hz", "part_logmel_16000Hz"))
 print("Where the time goes (all cores; each part benchmarked alone):\n")
 print("| part | 60 s @ 44100 Hz | 60 s @ 16000 Hz |")
 print("|---|---|---|")
 print(f"| decode WAV → mono f32 | {dec44:.2f} ms | {dec16:.2f} ms |")
 print(f"| resample to 16 kHz (rubato FFT, f32) | {res44:.2f} ms | — |")
-print(f"| log-mel of 60 s at 16 kHz (f64 STFT, mel, dB, min–max) | {mel16:.2f} ms | {mel16:.2f} ms |\n")
-print("## Browser: wasm vs native, resample + log-mel from PCM, one thread\n")
-print("The page decodes with the browser's `decodeAudioData`, then runs this part in wasm.\n")
-print("| clip | acula native, 1 thread | acula wasm (Chromium) | wasm / native |")
+print(f"| log-mel of 60 s at 16 kHz (STFT, mel, dB, min–max) | {mel16:.2f} ms | {mel16:.2f} ms |\n")
+
+print("## Encoder on the CPU: acula (burn flex) vs PyTorch, same weights and input\n")
+print("`acula bench-model` against `tests/bench/torch_bench.py` (timm's blocks with fused scaled-dot-product")
+print("attention), each case in its own process; ratio = acula / PyTorch (below 1: acula is faster). Checks: max |Δ| of")
+print("the clip embeddings, |Δ| of the first step's loss.\n")
+print("| encoder | pass | batch | threads | PyTorch | acula | ratio | check |")
+print("|---|---|---|---|---|---|---|---|")
+for r in model["rows"]:
+    check = f"max \\|Δ\\| {r['max_abs_diff']:.1e}" if r["mode"] == "forward" else f"loss \\|Δ\\| {r['first_loss_diff']:.1e}"
+    what = "forward" if r["mode"] == "forward" else "train step (fwd + bwd + AdamW)"
+    print(f"| {r['encoder']} | {what} | {r['batch']} | {r['threads']} | {ms(r['torch']['median_ms'])} | "
+          f"{ms(r['acula']['median_ms'])} | {ratio_cell(r['ratio'], 1.0)} | {check} |")
+print("\nMedian of the timed runs after one warm-up (gt-small at batch 32: 2 runs; the other cases 3–10).\n")
+
+print("## Browser: wasm vs native, one thread\n")
+print("The page decodes with the browser's `decodeAudioData`, then runs the front end and the encoder in wasm.\n")
+print("| work | acula native, 1 thread | acula wasm (Chromium) | wasm / native |")
 print("|---|---|---|---|")
-for rate, _o, _o1, pcm1, _r, w in rows:
-    print(f"| 60 s @ {rate} Hz | {pcm1:.2f} ms | {w:.2f} ms | {w / pcm1:.2f}× |")
-print("\nTarget (issue 2): wasm within 2× of native.\n")
+for rate, _o, _o1, pcm1, _r, w, _t in rows:
+    print(f"| resample + log-mel, 60 s @ {rate} Hz | {pcm1:.2f} ms | {w:.2f} ms | {w / pcm1:.2f}× |")
+print(f"| gt-tiny forward, one 8 s chunk | {tiny1['acula']['median_ms']:.2f} ms | {enc_wasm:.2f} ms | {enc_wasm / tiny1['acula']['median_ms']:.2f}× |\n")
+
+print("## The page (`tests/bench/page_bench.mjs`: Chromium headless, localhost, GitHub Pages' caching headers)\n")
+print(page_md + "\n")
+print("Targets: the whole screening of an 8 s clip on CPU under 1 s; a first visit under 15 MB transferred.\n")
+
 ret = criterion_ms("top10_of_100000x512", "retrieval")
 ret_w = wasm["retrieval_top10_100000x512"]["mean_ms"]
 print("## Retrieval: top-10 by cosine over 100,000 × 512 embeddings\n")
 print("| acula native, all cores | acula wasm (Chromium), one thread | wasm / native |")
 print("|---|---|---|")
 print(f"| {ret:.2f} ms | {ret_w:.2f} ms | {ret_w / ret:.2f}× |")
-print("\nTarget (issue 3): under 20 ms natively. A flat scan reads 205 MB per query, so memory bandwidth bounds it.\n")
-print("## What limits the 44.1 kHz numbers\n")
-print("- Resampling 2.6 M samples to 16 kHz is the largest part natively and most of the wasm time. rubato's FFT")
-print("  resampler must use blocks of 441·k input samples for this ratio, so its FFT sizes carry factors 3² and 7²;")
-print("  other block sizes (441 … 14,112) were measured and 1,764 was the fastest. Natively it runs on all cores")
-print("  (block-aligned segments, bit-identical to one pass); librosa's soxr is a hand-tuned C library.")
-print("  A profile of the resampler alone: realfft's scalar real↔complex pre/post-processing 34%, rubato's own")
-print("  block loop 18%, rustfft's AVX kernels ~35%. A resampler that avoids the realfft step is the next try.")
-print("- In wasm, rustfft's 128-bit SIMD kernels replace AVX (enabled with `+simd128`: 47 → 30 ms) and there is")
-print("  one thread. The STFT runs in f64 on purpose, so that wasm and native give the same features (2e-7).")
-print("- At 16 kHz there is no resampling and both targets hold.\n")
-print("Criterion medians (native) and the mean of 20 runs after 3 warm-up runs (wasm, `performance.now()`);")
-print("librosa: median of 30 runs after one warm-up.")
+print("\nA flat scan reads 205 MB per query, so memory bandwidth bounds it.\n")
+
+gpu = os.path.join(ROOT, "docs", "bench", "gpu.md")
+if os.path.exists(gpu):
+    with open(gpu) as fh:
+        print(fh.read().strip() + "\n")
+
+notes = os.path.join(ROOT, "docs", "bench", "notes.md")
+if os.path.exists(notes):
+    with open(notes) as fh:
+        print(fh.read().strip() + "\n")
+print("Criterion medians (native front end, retrieval); the mean of 20 runs after 3 warm-up runs (wasm,")
+print("`performance.now()`); librosa and torchaudio: median of 30 runs after one warm-up.")

@@ -3,6 +3,7 @@
 //! the fuzz targets (`fuzz/`) reach the readers.
 
 pub mod backend;
+pub mod bench_model;
 pub mod cache;
 pub mod data;
 pub mod decode;

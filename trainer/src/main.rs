@@ -7,8 +7,8 @@
 use std::process::ExitCode;
 
 use acula_trainer::{
-    data, decode, embed, embed_audio, eval, export, features, metrics, predict, recipe, reports,
-    synth, train, Failure,
+    bench_model, data, decode, embed, embed_audio, eval, export, features, metrics, predict,
+    recipe, reports, synth, train, Failure,
 };
 use clap::{Parser, Subcommand};
 
@@ -57,6 +57,9 @@ enum Command {
     /// The masked-autoencoder loss of given weights, input and noise (a parity tool).
     #[command(hide = true)]
     MaeLoss(train::mae_loss::MaeLossArgs),
+    /// Time the encoder's forward pass or one alignment training step (`scripts/bench.sh`).
+    #[command(hide = true)]
+    BenchModel(bench_model::BenchModelArgs),
     /// AUROC of JSON cases on stdin (a parity tool: `tests/parity/auroc.py` compares with scikit-learn).
     #[command(hide = true)]
     Auroc,
@@ -91,6 +94,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Eval(args) => eval::run(&args),
         Command::Holdout(args) => eval::holdout::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),
+        Command::BenchModel(args) => bench_model::run(&args),
         Command::Auroc => metrics::run_cases(),
         Command::Data { command } => match command {
             DataCommand::List(args) => data::list::run(&args),
