@@ -75,24 +75,25 @@ pub struct BenchModelArgs {
     pub embeddings_out: Option<PathBuf>,
 }
 
+/// What `acula bench-model` prints (one JSON line).
 #[derive(Debug, Serialize)]
-struct Report {
-    mode: Mode,
-    encoder: String,
-    batch: usize,
-    backend: String,
-    threads: usize,
-    runs: usize,
-    inner: usize,
-    median_ms: f64,
-    min_ms: f64,
+pub struct Report {
+    pub mode: Mode,
+    pub encoder: String,
+    pub batch: usize,
+    pub backend: String,
+    pub threads: usize,
+    pub runs: usize,
+    pub inner: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
     /// The loss of the first step (training) before any update, read in the first repetition
     /// (untimed when `warmup` ≥ 1).
     #[serde(skip_serializing_if = "Option::is_none")]
-    first_loss: Option<f64>,
+    pub first_loss: Option<f64>,
     /// The loss after all steps (training).
     #[serde(skip_serializing_if = "Option::is_none")]
-    last_loss: Option<f64>,
+    pub last_loss: Option<f64>,
 }
 
 /// The trained parts of the benchmark's training step.
@@ -139,8 +140,18 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// Runs `acula bench-model`.
+/// Runs `acula bench-model`: measures and prints the report as one JSON line.
 pub fn run(args: &BenchModelArgs) -> Result<(), Failure> {
+    let report = measure(args)?;
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| Failure::output(e.to_string()))?
+    );
+    Ok(())
+}
+
+/// Loads the weights and input, then times the forward pass or the training step.
+pub fn measure(args: &BenchModelArgs) -> Result<Report, Failure> {
     if args.batch == 0 || args.runs == 0 || args.inner == 0 {
         return Err(Failure::usage(
             "--batch, --runs and --inner must be at least 1".to_string(),
@@ -239,7 +250,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), Failure> {
             }
         }
     }
-    let report = Report {
+    Ok(Report {
         mode: args.mode,
         encoder: args.encoder.clone(),
         batch: b,
@@ -251,12 +262,7 @@ pub fn run(args: &BenchModelArgs) -> Result<(), Failure> {
         min_ms: times.iter().copied().fold(f64::INFINITY, f64::min),
         first_loss,
         last_loss,
-    };
-    println!(
-        "{}",
-        serde_json::to_string(&report).map_err(|e| Failure::output(e.to_string()))?
-    );
-    Ok(())
+    })
 }
 
 /// The CPU threads the flex backend may use (`RAYON_NUM_THREADS`, else the logical CPUs).
@@ -266,4 +272,141 @@ fn rayon_threads() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use acula_core::bundle::safetensors_bytes;
+    use burn::tensor::Device;
+
+    /// A small encoder (2 blocks, 32 wide) with heads, exported in the PyTorch layout, plus input
+    /// chunks and teacher embeddings, written to `dir`. Returns the encoder spec file and the encoder.
+    fn fixture(dir: &std::path::Path) -> (String, Encoder) {
+        let device = Device::flex();
+        device.seed(0);
+        let mut c = EncoderConfig::gt_tiny();
+        (c.dim, c.heads, c.depth) = (32, 2, 2);
+        let spec = dir.join("enc.json");
+        std::fs::write(&spec, serde_json::to_string(&c).unwrap()).unwrap();
+        let enc = Encoder::new(&c, &device).unwrap();
+        let mut tensors = enc.export_pytorch("encoder.").unwrap();
+        let head = |d_in| ProjectionHead::new(d_in, 1024, 512, 0.0, &device);
+        tensors.extend(head(32).export_pytorch("audio_head").unwrap());
+        tensors.extend(head(8).export_pytorch("text_head").unwrap());
+        tensors.push(("log_scale".into(), vec![1], vec![(1.0f32 / 0.07).ln()]));
+        std::fs::write(
+            dir.join("w.safetensors"),
+            safetensors_bytes(&tensors, false).unwrap(),
+        )
+        .unwrap();
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let x: Vec<f32> = (0..4 * 256 * 64).map(|_| next()).collect();
+        std::fs::write(dir.join("x.npy"), npy::encode_f32(&[4, 256, 64], &x)).unwrap();
+        let t: Vec<f32> = (0..4 * 8).map(|_| 2.0 * next() - 1.0).collect();
+        std::fs::write(dir.join("t.npy"), npy::encode_f32(&[4, 8], &t)).unwrap();
+        (spec.to_string_lossy().into_owned(), enc)
+    }
+
+    fn args(dir: &std::path::Path, spec: &str, mode: Mode, batch: usize) -> BenchModelArgs {
+        BenchModelArgs {
+            encoder: spec.to_string(),
+            weights: dir.join("w.safetensors"),
+            input: dir.join("x.npy"),
+            text: Some(dir.join("t.npy")),
+            mode,
+            batch,
+            backend: Backend::Flex,
+            warmup: 1,
+            runs: 3,
+            inner: 1,
+            lr: 1e-4,
+            embeddings_out: Some(dir.join("e.npy")),
+        }
+    }
+
+    #[test]
+    fn forward_computes_the_exported_encoders_embeddings() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, enc) = fixture(dir.path());
+        let r = measure(&args(dir.path(), &spec, Mode::Forward, 3)).unwrap();
+        assert_eq!((r.runs, r.batch, r.first_loss), (3, 3, None));
+        assert!(r.median_ms > 0.0 && r.min_ms <= r.median_ms);
+        let (shape, got) =
+            npy::decode_f32(&std::fs::read(dir.path().join("e.npy")).unwrap()).unwrap();
+        assert_eq!(shape, vec![3, 32]);
+        let (_, x) = npy::decode_f32(&std::fs::read(dir.path().join("x.npy")).unwrap()).unwrap();
+        let x = Tensor::<3>::from_data(
+            TensorData::new(x[..3 * 256 * 64].to_vec(), [3, 256, 64]),
+            &Device::flex(),
+        );
+        let want: Vec<f32> = enc.forward(x).into_data().to_vec().unwrap();
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 1e-5, "max |Δ| {worst}");
+    }
+
+    #[test]
+    fn training_starts_from_the_files_loss_and_lowers_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, _) = fixture(dir.path());
+        let a = args(dir.path(), &spec, Mode::Train, 4);
+        let r = measure(&a).unwrap();
+        // The same loss from the same files, computed outside the benchmark.
+        let device = Device::flex();
+        let bytes = std::fs::read(&a.weights).unwrap();
+        let w = Weights::parse(&bytes).unwrap();
+        let cfg = crate::embed_audio::encoder_config(&spec).unwrap();
+        let enc = Encoder::load_pytorch(&cfg, &bytes, &device).unwrap();
+        let ah = ProjectionHead::load_weights(&w, "audio_head", 32, 1024, 512, &device).unwrap();
+        let th = ProjectionHead::load_weights(&w, "text_head", 8, 1024, 512, &device).unwrap();
+        let (_, x) = npy::decode_f32(&std::fs::read(&a.input).unwrap()).unwrap();
+        let (_, t) = npy::decode_f32(&std::fs::read(a.text.as_ref().unwrap()).unwrap()).unwrap();
+        let x = Tensor::<3>::from_data(TensorData::new(x, [4, 256, 64]), &device);
+        let t = Tensor::<2>::from_data(TensorData::new(t, [4, 8]), &device);
+        let scale =
+            Tensor::<1>::from_data(TensorData::new(vec![(1.0f32 / 0.07).ln()], [1]), &device);
+        let want = align_loss(
+            AlignLoss::InfoNce,
+            ah.forward(enc.forward(x)),
+            th.forward(t),
+            scale,
+        );
+        let want = f64::from(want.into_scalar::<f32>());
+        let (first, last) = (r.first_loss.unwrap(), r.last_loss.unwrap());
+        assert!((first - want).abs() < 1e-5, "first loss {first} vs {want}");
+        assert!(
+            last < first,
+            "4 AdamW steps on one batch should lower the loss: {first} → {last}"
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_one_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, _) = fixture(dir.path());
+        let e = measure(&args(dir.path(), &spec, Mode::Forward, 5)).unwrap_err();
+        assert!(
+            e.message().contains("expected at least 5 rows"),
+            "{}",
+            e.message()
+        );
+        let mut a = args(dir.path(), &spec, Mode::Train, 2);
+        a.text = None;
+        assert_eq!(measure(&a).unwrap_err().code(), 2);
+        let mut a = args(dir.path(), &spec, Mode::Forward, 2);
+        a.weights = dir.path().join("x.npy");
+        assert_eq!(measure(&a).unwrap_err().code(), 1);
+        a.runs = 0;
+        assert!(measure(&a).unwrap_err().message().contains("at least 1"));
+    }
 }
