@@ -346,7 +346,7 @@ mod tests {
             TensorData::new(x[..3 * 256 * 64].to_vec(), [3, 256, 64]),
             &Device::flex(),
         );
-        let want: Vec<f32> = enc.forward(x).into_data().to_vec().unwrap();
+        let want: Vec<f32> = enc.forward(x).into_data().try_into_vec::<f32>().unwrap();
         let worst = got
             .iter()
             .zip(&want)
