@@ -20,14 +20,16 @@ cargo build --release --locked -p acula-trainer
 cargo bench --locked -p acula-core --bench frontend --bench retrieval -- --noplot
 trunk build --release >/dev/null
 clips=(target/bench-clips/clip_44100.wav target/bench-clips/clip_16000.wav)
+out=target/bench-model
+mkdir -p "$out"
 echo "front end: librosa and torchaudio" >&2
-librosa_json="$("$py" tests/bench/librosa_bench.py "${clips[@]}")"
+"$py" tests/bench/librosa_bench.py "${clips[@]}" > "$out/librosa.json"
 echo "wasm in Chromium" >&2
-wasm_json="$(node tests/bench/wasm_bench.mjs "${clips[@]}")"
+node tests/bench/wasm_bench.mjs "${clips[@]}" > "$out/wasm.json"
 echo "encoder: acula vs PyTorch" >&2
-mkdir -p target/bench-model
-"$py" tests/bench/model_bench.py target/release/acula target/bench-model > target/bench-model/model.json
+"$py" tests/bench/model_bench.py target/release/acula "$out" > "$out/model.json"
 echo "the page" >&2
 node tests/bench/page_bench.mjs 5 >/dev/null
-"$py" tests/bench/report.py "$librosa_json" "$wasm_json" target/bench-model/model.json tests/artifacts/page-bench.md > BENCHMARKS.md
+"$py" tests/bench/report.py "$(cat "$out/librosa.json")" "$(cat "$out/wasm.json")" "$out/model.json" \
+  tests/artifacts/page-bench.md > BENCHMARKS.md
 cat BENCHMARKS.md

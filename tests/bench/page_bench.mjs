@@ -72,11 +72,17 @@ const rows = [];
 {
   const context = await launch();
   const net = [];
+  let unreadable = 0;
   context.on('requestfinished', async (r) => {
-    const resp = await r.response();
-    if (!resp || resp.fromServiceWorker()) return;
-    const s = await r.sizes();
-    net.push({ url: r.url(), body: s.responseBodySize, headers: s.responseHeadersSize });
+    try {
+      const resp = await r.response();
+      if (!resp || resp.fromServiceWorker()) return;
+      const s = await r.sizes();
+      net.push({ url: r.url(), body: s.responseBodySize, headers: s.responseHeadersSize });
+    } catch {
+      // A request of a worker that has since closed can no longer be read; counted and reported.
+      unreadable += 1;
+    }
   });
   // Time to interactive: from navigation until the model line says the model is ready to screen.
   let t0 = Date.now();
@@ -104,6 +110,7 @@ const rows = [];
   rows.push(['of which the wasm', `${(wasm[1].raw / 1e6).toFixed(2)} MB raw, ${(wasm[1].gzip / 1e6).toFixed(2)} MB gzip`]);
   rows.push(['of which the model bundle', `${(bundle / 1e6).toFixed(2)} MB`]);
   rows.push(['second visit', `${(second / 1e3).toFixed(1)} kB (page and model from the caches)`]);
+  if (unreadable > 0) rows.push(['requests whose size could not be read (their worker had closed)', `${unreadable}`]);
   rows.push(['time to interactive (navigation → model ready), first visit, localhost', `${tti1} ms`]);
   rows.push(['time to interactive, second visit (caches)', `${tti2} ms`]);
   await context.close();

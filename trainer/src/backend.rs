@@ -1,9 +1,14 @@
 //! The compute backend, chosen at the edge (a CLI flag), never inside model code.
 
+use acula_core::encoder::EncoderConfig;
 use burn::tensor::Device;
 use clap::ValueEnum;
 
 use crate::Failure;
+
+/// Sequence length (patch tokens + CLS) from which CPU training recomputes memory-bound operations
+/// (see [`Backend::autodiff`]).
+const CHECKPOINT_FROM_TOKENS: usize = 512;
 
 /// burn's backends. The GPU ones exist in builds with the `wgpu` or `cuda` feature
 /// (`cargo build --release -p acula-trainer --features wgpu`); elsewhere choosing one is a clear error.
@@ -44,16 +49,20 @@ impl Backend {
         }
     }
 
-    /// The device for training (with autodiff). On the CPU backends with burn's balanced gradient
-    /// checkpointing: memory-bound operations (the attention scores' scaling and softmax, GELU, …) are
-    /// recomputed in the backward pass instead of kept. Same gradients; measured on a gt-small step at
-    /// batch 8 (`acula bench-model`, 2 cores): peak memory 10.6 → 5.0 GB and 26–31 → 21–23 s, and batch
-    /// 24 fits in 24 GB (it did not without). GPU backends keep everything (not measured there).
-    pub fn autodiff(self) -> Result<Device, Failure> {
+    /// The device for training an encoder of `config` (with autodiff). On the CPU backends, for long
+    /// token sequences (gt-small's 1,025), with burn's balanced gradient checkpointing: memory-bound
+    /// operations (the attention scores' scaling and softmax, GELU, …) are recomputed in the backward
+    /// pass instead of kept. Same gradients. Measured (`acula bench-model`, 2 cores): a gt-small step at
+    /// batch 8 needs 5.0 instead of 10.6 GB and 21–23 instead of 26–31 s, and batch 24 fits in 24 GB
+    /// (it did not without); a gt-tiny step (129 tokens) is faster without it (465 vs 573 ms at batch
+    /// 24), so short sequences keep everything. GPU backends keep everything (not measured there).
+    pub fn autodiff(self, config: &EncoderConfig) -> Result<Device, Failure> {
         let device = self.device()?.autodiff();
-        Ok(match self {
-            Backend::Flex | Backend::Ndarray => device.gradient_checkpointing(),
-            Backend::Wgpu | Backend::Cuda => device,
+        let cpu = matches!(self, Backend::Flex | Backend::Ndarray);
+        Ok(if cpu && config.tokens() + 1 >= CHECKPOINT_FROM_TOKENS {
+            device.gradient_checkpointing()
+        } else {
+            device
         })
     }
 }

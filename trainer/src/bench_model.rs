@@ -202,7 +202,7 @@ pub fn measure(args: &BenchModelArgs) -> Result<Report, Failure> {
                 .ok_or_else(|| Failure::usage("--mode train needs --text".to_string()))?;
             let (tshape, t) = first_rows(text_path, b, &[0])?;
             let text_dim = tshape[1];
-            let device = args.backend.autodiff()?;
+            let device = args.backend.autodiff(&config)?;
             // The heads of `acula align` (1,024 hidden, 512 out).
             let head = |prefix: &str, d_in: usize| -> Result<ProjectionHead, Failure> {
                 ProjectionHead::load_weights(&weights, prefix, d_in, 1024, 512, &device)

@@ -231,7 +231,7 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
     let cfg: AlignConfig = run::prepare(out, args.run.resume, overrides, || config(args))?;
     let data = pairs(args)?;
 
-    let device = args.run.backend.autodiff()?;
+    let device = args.run.backend.autodiff(&cfg.encoder)?;
     device.seed(cfg.seed);
     let mut encoder =
         Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;

@@ -66,7 +66,7 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
         );
     }
 
-    let device = args.run.backend.autodiff()?;
+    let device = args.run.backend.autodiff(&cfg.encoder)?;
     device.seed(cfg.seed);
     let encoder = Encoder::new(&cfg.encoder, &device).map_err(|e| Failure::usage(e.to_string()))?;
     let model = Mae::new(encoder, &cfg.encoder, &cfg.mae, &device)
