@@ -113,8 +113,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// Keeps freed memory in the process instead of handing it back to the kernel after every tensor.
 /// burn's CPU backend allocates a fresh buffer per operation; with glibc's defaults the large ones
 /// are returned to the kernel when freed and faulted in again, page by page, by the next operation.
-/// Measured (`acula bench-model`, one core): gt-tiny batch 32 forward 386 → 236 ms, gt-small one
-/// chunk 864 → 681 ms. Peak memory is unchanged; memory is kept until the process exits.
+/// Here the heap is not trimmed, grows in 256 MiB steps, and serves buffers up to 32 MiB (larger
+/// ones are still mapped and unmapped). Measured (`acula bench-model`, one core): gt-tiny batch 32
+/// forward 386 → 236 ms, gt-small one chunk 864 → 681 ms. Freed memory is kept until the process
+/// exits.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called first thing in main, before threads.
