@@ -1,7 +1,6 @@
 //! The page's side of the analyser worker: starts it, asks it to load the bundle and screen
 //! recordings, and turns its replies into signals the page shows.
 
-use acula_core::screen::Screening;
 use js_sys::{Float32Array, Object, Reflect};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -9,37 +8,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlLinkElement, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::net::js_message;
-pub use crate::protocol::Loaded;
 use crate::protocol::{BackendChoice, Reply, Request};
-
-/// The model as the page sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelState {
-    /// The worker is starting.
-    Starting,
-    /// Loading: what happens and the download's bytes (0 of 0 when nothing is being downloaded).
-    Loading {
-        /// For people.
-        message: String,
-        /// Bytes so far.
-        loaded: u64,
-        /// Bytes in all.
-        total: u64,
-    },
-    /// Ready to screen.
-    Ready(Box<Loaded>),
-    /// Loading failed; the message says what to do.
-    Failed(String),
-}
-
-/// The answer to one screening request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    /// The request's id.
-    pub id: u32,
-    /// The screening and the worker's milliseconds, or a one-line error.
-    pub result: Result<(Screening, f64), String>,
-}
+use crate::state::{ModelState, Outcome};
 
 /// Handle to the analyser (cheap to copy into closures).
 #[derive(Clone, Copy)]
@@ -201,7 +171,12 @@ impl Client {
     }
 
     /// Asks for a screening of mono `pcm` at `sample_rate`; returns the request's id.
-    pub fn screen(self, pcm: &[f32], sample_rate: u32, recording: Option<String>) -> u32 {
+    pub fn screen(
+        self,
+        pcm: &[f32],
+        sample_rate: u32,
+        recording: Option<acula_core::RecordingKind>,
+    ) -> u32 {
         let id = self.next_id.get_value() + 1;
         self.next_id.set_value(id);
         self.send(

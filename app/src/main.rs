@@ -5,12 +5,14 @@
 
 mod analysis;
 mod api;
+mod browser;
 mod client;
 mod net;
 mod protocol;
 mod recorder;
 mod results;
 mod spectrogram;
+mod state;
 mod ui;
 mod worker;
 

@@ -4,6 +4,7 @@
 
 use acula_core::bundle::Manifest;
 use acula_core::screen::Screening;
+use acula_core::RecordingKind;
 use serde::{Deserialize, Serialize};
 
 /// Which compute backend the analyser should use.
@@ -68,8 +69,8 @@ pub enum Request {
         id: u32,
         /// Rate of the PCM in Hz.
         sample_rate: u32,
-        /// `cough`, `breath`, `lung`, `heart`; `None` scores every task.
-        recording: Option<String>,
+        /// What the recording is; `None` scores every task.
+        recording: Option<RecordingKind>,
         /// How many similar reports.
         top_k: usize,
     },
@@ -119,7 +120,7 @@ mod tests {
         let r = Request::Screen {
             id: 3,
             sample_rate: 4000,
-            recording: Some("lung".into()),
+            recording: Some(RecordingKind::Lung),
             top_k: 3,
         };
         let json = serde_json::to_string(&r).unwrap();

@@ -4,13 +4,12 @@
 use acula_core::bundle::{Manifest, TaskSpec};
 use acula_core::quality::Verdict;
 use acula_core::screen::{Screening, TaskScore};
+use acula_core::RecordingKind;
 use leptos::prelude::*;
 use serde_json::json;
 
-/// A metric of a task's head from the manifest (`val_auroc`, `test_auroc`).
-fn metric(spec: &TaskSpec, key: &str) -> Option<f64> {
-    spec.metrics.get(key).and_then(|v| v.as_f64())
-}
+use crate::browser::{download, wav_bytes};
+use crate::state::{Decoded, ModelState, Outcome};
 
 /// One sentence on what a score means.
 pub fn meaning(spec: &TaskSpec, score: &TaskScore) -> String {
@@ -35,10 +34,11 @@ pub fn meaning(spec: &TaskSpec, score: &TaskScore) -> String {
 /// What the model's measured accuracy says, in words.
 pub fn accuracy(spec: &TaskSpec) -> String {
     let mut parts = Vec::new();
-    if let Some(v) = metric(spec, "val_auroc") {
+    let metrics = spec.metrics.clone().unwrap_or_default();
+    if let Some(v) = metrics.val_auroc {
         parts.push(format!("validation AUROC {v:.2}"));
     }
-    if let Some(t) = metric(spec, "test_auroc") {
+    if let Some(t) = metrics.test_auroc {
         parts.push(format!("held-out test AUROC {t:.2}"));
     }
     let mut s = if parts.is_empty() {
@@ -60,7 +60,7 @@ pub fn result_json(
     screening: &Screening,
     manifest: &Manifest,
     file: &str,
-    recording: Option<&str>,
+    recording: Option<RecordingKind>,
     backend: &str,
 ) -> String {
     let now = js_sys::Date::new_0().to_iso_string().as_string();
@@ -98,7 +98,7 @@ pub fn Results(
     screening: Screening,
     manifest: Manifest,
     ms: f64,
-    recording: Option<String>,
+    recording: Option<RecordingKind>,
     on_download: Callback<()>,
 ) -> impl IntoView {
     let q = screening.quality.clone();
@@ -185,6 +185,65 @@ pub fn Results(
             <p class="muted">{format!("Analysed in {ms:.0} ms on this device.")}</p>
             <button type="button" id="download" on:click=move |_| on_download.run(())>"Download result (JSON)"</button>
         </section>
+    }
+}
+
+/// The latest screening's results, once it succeeded, and the "also download the recording" box
+/// (`#download-audio`) under them.
+#[component]
+pub fn ResultPanel(
+    /// The answer to the latest screening.
+    #[prop(into)]
+    outcome: Signal<Option<Outcome>>,
+    /// The model's state (its manifest and backend go into the results).
+    #[prop(into)]
+    model: Signal<ModelState>,
+    /// The chosen recording kind.
+    #[prop(into)]
+    kind: Signal<Option<RecordingKind>>,
+    /// The decoded recording.
+    #[prop(into)]
+    recording: Signal<Option<Decoded>>,
+) -> impl IntoView {
+    let with_audio = RwSignal::new(false);
+    let result_view = move || {
+        let o = outcome.get()?;
+        let (s, ms) = o.result.ok()?;
+        let (manifest, backend) =
+            model.with(|m| m.ready().map(|l| (l.manifest.clone(), l.backend.clone())))?;
+        let rec = kind.get();
+        let name = recording
+            .with(|d| d.as_ref().map(|d| d.analysis.name.clone()))
+            .unwrap_or_default();
+        let (s2, m2) = (s.clone(), manifest.clone());
+        let on_download = Callback::new(move |_| {
+            let json = result_json(&s2, &m2, &name, rec, &backend);
+            download("acula-result.json", json.as_bytes(), "application/json");
+            if with_audio.get_untracked() {
+                if let Some(d) = recording.get_untracked() {
+                    download(
+                        "acula-recording.wav",
+                        &wav_bytes(&d.analysis.mono, d.analysis.decoded_rate),
+                        "audio/wav",
+                    );
+                }
+            }
+        });
+        Some(
+            view! { <Results screening=s manifest=manifest ms=ms recording=rec on_download=on_download /> },
+        )
+    };
+    view! {
+        {result_view}
+        <Show when=move || outcome.with(|o| o.as_ref().is_some_and(|o| o.result.is_ok()))>
+            <p>
+                <label>
+                    <input type="checkbox" id="download-audio" prop:checked=move || with_audio.get()
+                        on:change=move |ev| with_audio.set(event_target_checked(&ev)) />
+                    " Also download the recording (WAV); it is left out unless you ask"
+                </label>
+            </p>
+        </Show>
     }
 }
 

@@ -131,7 +131,7 @@ async fn handle(request: Request, pcm: Option<Vec<f32>>) {
 async fn screen(
     pcm: Vec<f32>,
     sample_rate: u32,
-    recording: Option<String>,
+    recording: Option<acula_core::RecordingKind>,
     top_k: usize,
 ) -> Result<(acula_core::screen::Screening, f64), String> {
     let screener = STATE

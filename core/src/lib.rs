@@ -2,24 +2,34 @@
 //!
 //! The part of AcuLa that runs everywhere — natively in the `acula` CLI and as wasm in the browser:
 //! audio decoding ([`audio`]), the reference log-mel front end ([`frontend`]), exact embedding retrieval
-//! ([`retrieval`]), the frozen language-model teachers ([`text`]: all-MiniLM-L6-v2; [`lm`]: SmolLM2 from
-//! its GGUF file), the audio encoder ([`encoder`]), the model bundle ([`bundle`]), the recording-quality
-//! check ([`quality`]) and the screening pipeline that ties them together ([`screen`]). It takes bytes and slices and returns values: no file
-//! system, no web APIs, no printing.
+//! ([`retrieval`]), safetensors reading and writing ([`weights`]), the audio encoder ([`encoder`]), the
+//! model bundle ([`bundle`]), the recording-quality check ([`quality`]) and the screening pipeline that
+//! ties them together ([`screen`]). It takes bytes and slices and returns values: no file system, no web
+//! APIs, no printing.
+//!
+//! The frozen language-model teachers, which only training needs, are behind cargo features of the same
+//! names: `text` (the module `text`: all-MiniLM-L6-v2, with the `tokenizers` crate) and `lm` (the module
+//! `lm`: SmolLM2 from its GGUF file). The trainer enables both; the web page needs neither.
 
 pub mod audio;
 pub mod bundle;
 pub mod encoder;
 pub mod error;
 pub mod frontend;
+pub mod head;
+#[cfg(feature = "lm")]
 pub mod lm;
 pub mod quality;
+pub mod recording;
 pub mod retrieval;
 pub mod screen;
+#[cfg(feature = "text")]
 pub mod text;
+pub mod weights;
 
 pub use error::{AudioError, BundleError, Error, FrontEndError, ModelError, RetrievalError};
 pub use frontend::{Features, FrontEnd, FrontEndConfig, ProcessOptions, Processed};
+pub use recording::RecordingKind;
 
 use audio::{DecodeLimits, Decoded};
 

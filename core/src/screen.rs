@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{Bundle, Manifest, ReportEntry, TaskSpec, HEADS_FILE, INDEX_FILE, MODEL_FILE};
+use crate::bundle::{
+    Bundle, ChunkConfig, Manifest, ReportEntry, TaskSpec, HEADS_FILE, INDEX_FILE, MODEL_FILE,
+};
 use crate::encoder::{Encoder, ProjectionHead};
 use crate::error::{BundleError, Error, ModelError};
-use crate::quality::{self, Quality};
+use crate::quality::{self, Quality, QualityConfig};
+use crate::recording::RecordingKind;
 use crate::retrieval::{normalise, EmbeddingIndex};
-use crate::text::weights::Weights;
+use crate::weights::Weights;
 use crate::{FrontEnd, ProcessOptions};
 
 /// One task's linear head on the joint embedding.
@@ -29,23 +32,12 @@ pub struct TaskHead {
 
 impl TaskHead {
     /// Softmax probabilities of the labels for an embedding of the head's width.
+    /// (The maths, in f64, is [`crate::head::probabilities`].)
     pub fn probabilities(&self, embedding: &[f32]) -> Vec<f32> {
-        let logits: Vec<f64> = self
-            .weight
-            .chunks(embedding.len().max(1))
-            .zip(&self.bias)
-            .map(|(w, b)| {
-                f64::from(*b)
-                    + w.iter()
-                        .zip(embedding)
-                        .map(|(a, x)| f64::from(*a) * f64::from(*x))
-                        .sum::<f64>()
-            })
-            .collect();
-        let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let exp: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
-        let sum: f64 = exp.iter().sum();
-        exp.iter().map(|e| (e / sum) as f32).collect()
+        crate::head::probabilities(&self.weight, &self.bias, embedding)
+            .into_iter()
+            .map(|p| p as f32)
+            .collect()
     }
 }
 
@@ -113,9 +105,8 @@ pub struct Screening {
 /// What to screen for.
 #[derive(Debug, Clone)]
 pub struct ScreenOptions {
-    /// The kind of recording (`cough`, `breath`, `lung`, `heart`); only tasks for that kind are
-    /// scored. `None` scores every task.
-    pub recording: Option<String>,
+    /// The kind of recording; only tasks for that kind are scored. `None` scores every task.
+    pub recording: Option<RecordingKind>,
     /// How many similar reports.
     pub top_k: usize,
 }
@@ -316,56 +307,14 @@ impl Screener {
         Ok(out)
     }
 
-    /// The CPU part of an analysis: quality check, resampling, trimmed and padded log-mel features
-    /// (`None` when the quality check fails) and where the chunks lie.
+    /// The CPU part of an analysis under the bundle's settings: see [`prepare`].
     fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Prepared, Error> {
-        crate::audio::check_samples(samples)?;
-        let quality = quality::check(samples, sample_rate, &self.manifest.quality);
-        if !quality.is_ok() {
-            return Ok(Prepared {
-                quality,
-                chunks: Vec::new(),
-                features: None,
-            });
-        }
-        let cfg = self.front_end.config();
-        let rate = cfg.sample_rate;
-        let pcm = crate::audio::resample(samples, sample_rate, rate)?;
-        let processed = self.front_end.process(
-            &pcm,
-            &ProcessOptions {
-                trim: true,
-                pad: true,
-            },
-        )?;
-        let f = &processed.features;
-        let c = &self.manifest.chunk;
-        // Chunk spans in the original recording: the kept (trimmed) range, cut every `c.frames`.
-        let (k0, k1) = processed.kept;
-        let to_s = |sample: f64| sample / f64::from(rate);
-        let hop = cfg.hop_length as f64;
-        let kept_frames = ((k1 - k0) as f64 / hop).floor() as usize + 1;
-        let mut chunks = Vec::new();
-        let mut start = 0usize;
-        while start < kept_frames.min(f.frames) {
-            let end = (start + c.frames).min(kept_frames);
-            if end - start >= c.min_frames || chunks.is_empty() {
-                chunks.push(ChunkSpan {
-                    start_s: to_s(k0 as f64 + start as f64 * hop),
-                    end_s: to_s((k0 as f64 + end as f64 * hop).min(k1 as f64)),
-                });
-            }
-            start += c.frames;
-        }
-        Ok(Prepared {
-            quality,
-            chunks,
-            features: Some(processed.features),
-        })
+        let m = &self.manifest;
+        prepare(&self.front_end, &m.quality, &m.chunk, samples, sample_rate)
     }
 
     /// The scores of the tasks for `recording` (every task when `None`).
-    pub fn scores(&self, embedding: &[f32], recording: Option<&str>) -> Vec<TaskScore> {
+    pub fn scores(&self, embedding: &[f32], recording: Option<RecordingKind>) -> Vec<TaskScore> {
         self.heads
             .iter()
             .filter(|h| recording.is_none_or(|r| h.spec.recording == r))
@@ -431,10 +380,7 @@ impl Screener {
     /// Scores and similar reports of an analysis.
     fn finish(&self, a: Analysis, opts: &ScreenOptions) -> Result<Screening, Error> {
         let (scores, reports) = match &a.embedding {
-            Some(e) => (
-                self.scores(e, opts.recording.as_deref()),
-                self.similar(e, opts.top_k)?,
-            ),
+            Some(e) => (self.scores(e, opts.recording), self.similar(e, opts.top_k)?),
             None => (Vec::new(), Vec::new()),
         };
         Ok(Screening {
@@ -458,11 +404,70 @@ impl Screener {
     }
 }
 
-/// The CPU half of an analysis.
-struct Prepared {
-    quality: Quality,
-    chunks: Vec<ChunkSpan>,
-    features: Option<crate::Features>,
+/// The CPU half of an analysis ([`prepare`]).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The quality verdict.
+    pub quality: Quality,
+    /// Where the chunks lie (empty when the quality check fails).
+    pub chunks: Vec<ChunkSpan>,
+    /// The trimmed, repeat-padded log-mel features (`None` when the quality check fails).
+    pub features: Option<crate::Features>,
+}
+
+/// The CPU part of an analysis: quality check, resampling, trimmed and padded log-mel features
+/// (`None` when the quality check fails) and where the chunks of `chunk` lie. [`Screener`] runs it
+/// under its bundle's settings; `acula eval` runs it to give every representation the same features.
+pub fn prepare(
+    front_end: &FrontEnd,
+    quality_config: &QualityConfig,
+    chunk: &ChunkConfig,
+    samples: &[f32],
+    sample_rate: u32,
+) -> Result<Prepared, Error> {
+    crate::audio::check_samples(samples)?;
+    let verdict = quality::check(samples, sample_rate, quality_config);
+    if !verdict.is_ok() {
+        return Ok(Prepared {
+            quality: verdict,
+            chunks: Vec::new(),
+            features: None,
+        });
+    }
+    let cfg = front_end.config();
+    let rate = cfg.sample_rate;
+    let pcm = crate::audio::resample(samples, sample_rate, rate)?;
+    let processed = front_end.process(
+        &pcm,
+        &ProcessOptions {
+            trim: true,
+            pad: true,
+        },
+    )?;
+    let f = &processed.features;
+    let c = chunk;
+    // Chunk spans in the original recording: the kept (trimmed) range, cut every `c.frames`.
+    let (k0, k1) = processed.kept;
+    let to_s = |sample: f64| sample / f64::from(rate);
+    let hop = cfg.hop_length as f64;
+    let kept_frames = ((k1 - k0) as f64 / hop).floor() as usize + 1;
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    while start < kept_frames.min(f.frames) {
+        let end = (start + c.frames).min(kept_frames);
+        if end - start >= c.min_frames || chunks.is_empty() {
+            chunks.push(ChunkSpan {
+                start_s: to_s(k0 as f64 + start as f64 * hop),
+                end_s: to_s((k0 as f64 + end as f64 * hop).min(k1 as f64)),
+            });
+        }
+        start += c.frames;
+    }
+    Ok(Prepared {
+        quality: verdict,
+        chunks,
+        features: Some(processed.features),
+    })
 }
 
 impl Prepared {

@@ -1,7 +1,8 @@
 //! SmolLM2-135M-Instruct (GGUF Q4_1) in burn against the numpy reference
 //! `tests/parity/smollm2_reference.py`. Needs the file that `scripts/fetch-models.sh smollm2` puts in
-//! `$ACULA_CACHE/models/smollm2-135m-instruct` (default cache `~/.cache/acula`); without it the tests
-//! say so and pass. Timings are printed (run with `--nocapture`, ideally `--release`); nothing asserts
+//! `$ACULA_CACHE/models/smollm2-135m-instruct` (default cache `~/.cache/acula`); without it each test
+//! prints `SKIPPED <test>: <what is missing>` and passes (`scripts/test.sh` fetches it, so in CI they
+//! run). Timings are printed (run with `--nocapture`, ideally `--release`); nothing asserts
 //! on them.
 
 mod common;
@@ -14,32 +15,35 @@ use acula_core::lm::{GenerateOptions, Pooling, SmolLm};
 use acula_core::ModelError;
 use burn::tensor::Device;
 
-fn gguf_path() -> Option<PathBuf> {
+fn gguf_path() -> Result<PathBuf, String> {
     common::model_path(
         "smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf",
         "smollm2",
     )
 }
 
-fn bytes() -> Option<&'static [u8]> {
-    static BYTES: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+/// The GGUF file's bytes, or what is missing.
+fn bytes() -> Result<&'static [u8], String> {
+    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
     BYTES
         .get_or_init(|| gguf_path().map(|p| std::fs::read(p).unwrap()))
         .as_deref()
+        .map_err(Clone::clone)
 }
 
 /// One model for all tests (loading takes seconds in debug builds).
-fn model() -> Option<&'static SmolLm> {
-    static MODEL: OnceLock<Option<SmolLm>> = OnceLock::new();
+fn model() -> Result<&'static SmolLm, String> {
+    static MODEL: OnceLock<Result<SmolLm, String>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
             let bytes = bytes()?;
             let t = Instant::now();
             let m = SmolLm::from_gguf(bytes, &Device::flex()).unwrap();
             eprintln!("load: {:.2} s", t.elapsed().as_secs_f64());
-            Some(m)
+            Ok(m)
         })
         .as_ref()
+        .map_err(Clone::clone)
 }
 
 use common::cos;
@@ -49,7 +53,9 @@ use common::cos;
 /// ids are the 37 the script's `--check` prints).
 #[test]
 fn token_ids_match_the_python_reference() {
-    let Some(lm) = model() else { return };
+    let Some(lm) = common::or_skip("token_ids_match_the_python_reference", model()) else {
+        return;
+    };
     let cases: [(&str, &[u32]); 5] = [
         ("Hello world", &[19556, 905]),
         (
@@ -94,7 +100,9 @@ fn token_ids_match_the_python_reference() {
 /// "The capital of France is Paris." = ids [504, 3575, 282, 4649, 314, 7042, 30], then <|im_end|>.
 #[test]
 fn greedy_answer_matches_the_reference() {
-    let Some(lm) = model() else { return };
+    let Some(lm) = common::or_skip("greedy_answer_matches_the_reference", model()) else {
+        return;
+    };
     let prompt = SmolLm::chat_prompt(None, "What is the capital of France?");
     let opts = GenerateOptions {
         max_new_tokens: 20,
@@ -127,7 +135,9 @@ fn greedy_answer_matches_the_reference() {
 /// Sampling twice with one seed gives one text.
 #[test]
 fn sampling_is_deterministic_per_seed() {
-    let Some(lm) = model() else { return };
+    let Some(lm) = common::or_skip("sampling_is_deterministic_per_seed", model()) else {
+        return;
+    };
     let prompt = SmolLm::chat_prompt(None, "Write a haiku about the sea.");
     let opts = |seed| GenerateOptions {
         max_new_tokens: 8,
@@ -165,7 +175,9 @@ struct Padded {
 /// max |Δ| ≤ 2e-3 · max |x| (f32 against float64 through 30 layers).
 #[test]
 fn embeddings_match_the_python_reference() {
-    let Some(lm) = model() else { return };
+    let Some(lm) = common::or_skip("embeddings_match_the_python_reference", model()) else {
+        return;
+    };
     let r: Reference = serde_json::from_str(include_str!("data/smollm2_embeddings.json")).unwrap();
     let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
     for (t, ids) in texts.iter().zip(&r.ids) {
@@ -212,10 +224,12 @@ fn embeddings_match_the_python_reference() {
 #[test]
 fn padded_embedding_throughput() {
     if cfg!(debug_assertions) {
-        eprintln!("skipped in debug builds; run with --release to see the throughput");
+        eprintln!("SKIPPED padded_embedding_throughput: a debug build; run with --release to see the throughput");
         return;
     }
-    let Some(lm) = model() else { return };
+    let Some(lm) = common::or_skip("padded_embedding_throughput", model()) else {
+        return;
+    };
     let texts = ["Crackles over the left lung base."; 8];
     let t = Instant::now();
     let e = lm.embed(&texts, Pooling::MeanPadded(128)).unwrap();
@@ -231,7 +245,9 @@ fn padded_embedding_throughput() {
 
 #[test]
 fn bad_requests_are_errors() {
-    let Some(lm) = model() else { return };
+    let Some(lm) = common::or_skip("bad_requests_are_errors", model()) else {
+        return;
+    };
     assert!(matches!(
         lm.embed(&[""], Pooling::Mean),
         Err(ModelError::Request(_))
@@ -256,7 +272,9 @@ fn bad_requests_are_errors() {
 /// Truncated and corrupted files give errors, never panics.
 #[test]
 fn damaged_files_are_errors() {
-    let Some(bytes) = bytes() else { return };
+    let Some(bytes) = common::or_skip("damaged_files_are_errors", bytes()) else {
+        return;
+    };
     let device = Device::flex();
     for n in [
         0,

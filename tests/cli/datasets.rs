@@ -18,7 +18,10 @@ fn stderr(o: &Output) -> String {
 fn data_list_finds_every_real_dataset() {
     let d = data();
     if !d.is_dir() {
-        eprintln!("skipped: {} is absent", d.display());
+        eprintln!(
+            "SKIPPED data_list_finds_every_real_dataset: {} is absent (the real datasets; see ../shared/data/README.md)",
+            d.display()
+        );
         return;
     }
     let o = acula().args(["data", "list"]).arg(&d).output().unwrap();

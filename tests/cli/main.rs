@@ -324,8 +324,9 @@ fn real_recordings_work() {
     let kauh = data().join("kauh-subset/Audio Files");
     if !coughs.is_dir() || !kauh.is_dir() {
         eprintln!(
-            "note: {} not found; real-recording test skipped",
-            data().display()
+            "SKIPPED real_recordings_work: {} or {} is absent (the real datasets; see ../shared/data/README.md)",
+            coughs.display(),
+            kauh.display()
         );
         return;
     }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use acula_core::encoder::{Encoder, EncoderConfig, ProjectionHead};
-use acula_core::text::weights::Weights;
+use acula_core::weights::Weights;
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
@@ -277,7 +277,7 @@ fn rayon_threads() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use acula_core::bundle::safetensors_bytes;
+    use acula_core::weights::safetensors_bytes;
     use burn::tensor::Device;
 
     /// A small encoder (2 blocks, 32 wide) with heads, exported in the PyTorch layout, plus input

@@ -32,17 +32,34 @@ pub struct DecodeArgs {
 /// whole file is held in memory while it is decoded, so this bounds the memory a file can claim.
 pub const MAX_AUDIO_MB: u64 = 512;
 
+/// Why an audio file was not read (the messages leave the file's name to the caller).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadAudioError {
+    /// The path is a folder.
+    #[error("is a folder, not an audio file")]
+    Folder,
+    /// The file cannot be opened.
+    #[error("cannot open: {0}")]
+    Open(std::io::Error),
+    /// Reading failed part-way.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    /// The file is over the limit (`size` in words: `700 MiB`, `over 512 MiB`).
+    #[error(
+        "the file is {size}; files over {max_mb} MiB are refused (raise --max-mb, or cut the recording)"
+    )]
+    TooLarge { size: String, max_mb: u64 },
+}
+
 /// Reads an audio file of at most `max_mb` MiB, refusing larger ones up front (and anything that
 /// keeps growing past the limit while read, such as a device file), with one-line messages.
-pub fn read_audio(path: &Path, max_mb: u64) -> Result<Vec<u8>, String> {
+pub fn read_audio(path: &Path, max_mb: u64) -> Result<Vec<u8>, ReadAudioError> {
     if path.is_dir() {
-        return Err("is a folder, not an audio file".into());
+        return Err(ReadAudioError::Folder);
     }
     let limit = max_mb.saturating_mul(1 << 20);
-    let too_big = |size: String| {
-        format!("the file is {size}; files over {max_mb} MiB are refused (raise --max-mb, or cut the recording)")
-    };
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let too_big = |size: String| ReadAudioError::TooLarge { size, max_mb };
+    let file = std::fs::File::open(path).map_err(ReadAudioError::Open)?;
     let declared = file.metadata().map(|m| m.len()).unwrap_or(0);
     if declared > limit {
         return Err(too_big(format!(
@@ -53,7 +70,7 @@ pub fn read_audio(path: &Path, max_mb: u64) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::with_capacity(declared as usize);
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(ReadAudioError::Read)?;
     if bytes.len() as u64 > limit {
         return Err(too_big(format!("over {max_mb} MiB")));
     }
@@ -72,7 +89,7 @@ pub fn float_wav(samples: &[f32], rate: u32) -> Vec<u8> {
 pub fn run(args: &DecodeArgs) -> Result<(), Failure> {
     let input = |msg: String| Failure::input(format!("{}: {msg}", args.audio.display()));
     audio::check_sample_rate(args.rate).map_err(|e| Failure::usage(format!("--rate: {e}")))?;
-    let bytes = read_audio(&args.audio, args.max_mb).map_err(input)?;
+    let bytes = read_audio(&args.audio, args.max_mb).map_err(|e| input(e.to_string()))?;
     let hint = args.audio.extension().and_then(|e| e.to_str());
     let limits = DecodeLimits {
         max_seconds: args.max_seconds,

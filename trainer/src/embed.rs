@@ -84,15 +84,19 @@ impl Teacher {
         }
     }
 
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, Failure> {
         match self {
-            Teacher::MiniLm(t) => t.embed(texts).map_err(|e| e.to_string()),
-            Teacher::SmolLm(t, p) => t.embed(texts, *p).map_err(|e| e.to_string()),
+            Teacher::MiniLm(t) => t.embed(texts).map_err(|e| Failure::input(e.to_string())),
+            Teacher::SmolLm(t, p) => t
+                .embed(texts, *p)
+                .map_err(|e| Failure::input(e.to_string())),
             Teacher::File { table, .. } => texts
                 .iter()
                 .map(|t| {
                     table.get(&key(t)).cloned().ok_or_else(|| {
-                        format!("the embeddings file has no entry for the report {t:.60}…")
+                        Failure::input(format!(
+                            "the embeddings file has no entry for the report {t:.60}…"
+                        ))
                     })
                 })
                 .collect(),
@@ -291,7 +295,7 @@ impl Cache {
 
 /// Runs `acula embed-reports`.
 pub fn run(args: &EmbedArgs) -> Result<(), Failure> {
-    let rows = reports::read_csv(&args.reports).map_err(Failure::input)?;
+    let rows = reports::read_csv(&args.reports).map_err(|e| Failure::input(e.to_string()))?;
     if rows.is_empty() {
         return Err(Failure::input(format!(
             "{}: no reports",
@@ -317,7 +321,7 @@ pub fn run(args: &EmbedArgs) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     for chunk in todo.chunks(args.batch.max(1)) {
         let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
-        let out = teacher.embed(&batch).map_err(Failure::input)?;
+        let out = teacher.embed(&batch)?;
         for (&i, v) in chunk.iter().zip(&out) {
             cache.put(keys[i], v);
         }

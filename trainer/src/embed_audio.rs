@@ -68,7 +68,8 @@ pub fn run(args: &EmbedAudioArgs) -> Result<(), Failure> {
     let mut rows = Vec::with_capacity(args.audio.len() * encoder.dim());
     for path in &args.audio {
         let input = |m: String| Failure::input(format!("{}: {m}", path.display()));
-        let audio = crate::decode::read_audio(path, crate::decode::MAX_AUDIO_MB).map_err(input)?;
+        let audio = crate::decode::read_audio(path, crate::decode::MAX_AUDIO_MB)
+            .map_err(|e| input(e.to_string()))?;
         let hint = path.extension().and_then(|e| e.to_str());
         let (_, processed) =
             acula_core::features_from_bytes(&front, &audio, hint, &DecodeLimits::default(), &opts)

@@ -55,7 +55,8 @@ pub fn run(args: &FeaturesArgs) -> Result<(), Failure> {
     let front_end = FrontEnd::new(cfg).map_err(|e| Failure::usage(e.to_string()))?;
     let input = |msg: String| Failure::input(format!("{}: {msg}", args.audio.display()));
 
-    let bytes = crate::decode::read_audio(&args.audio, args.max_mb).map_err(input)?;
+    let bytes =
+        crate::decode::read_audio(&args.audio, args.max_mb).map_err(|e| input(e.to_string()))?;
     let hint = args.audio.extension().and_then(|e| e.to_str());
     let limits = DecodeLimits {
         max_seconds: args.max_seconds,

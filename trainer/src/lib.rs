@@ -2,8 +2,10 @@
 //! The binary (`src/main.rs`) parses the flags and calls each command's `run`; the library also lets
 //! the fuzz targets (`fuzz/`) reach the readers.
 
+pub mod adam;
 pub mod backend;
 pub mod bench_model;
+pub mod bundle_dir;
 pub mod cache;
 pub mod data;
 pub mod decode;

@@ -58,11 +58,32 @@ mod tests {
     }
 }
 
+/// Why bytes are not a `.npy` file this crate reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NpyError {
+    #[error("not a .npy file")]
+    NotNpy,
+    #[error(".npy format version {0} is not supported")]
+    Version(u8),
+    #[error("the .npy header is truncated")]
+    Truncated,
+    #[error("only little-endian float32 in C order is supported (header {0})")]
+    NotF32(String),
+    #[error("the .npy header has no shape")]
+    NoShape,
+    #[error("bad dimension {0:?} in the .npy shape")]
+    BadDimension(String),
+    #[error("the .npy shape is too large")]
+    TooLarge,
+    #[error("the .npy file holds {found} bytes of data where its shape needs {needed}")]
+    Size { found: usize, needed: usize },
+}
+
 /// Reads a little-endian float32 C-order `.npy` (format 1.0–3.0): its shape and values. Anything else
 /// is an error that says what was found.
-pub fn decode_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), String> {
+pub fn decode_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not a .npy file".into());
+        return Err(NpyError::NotNpy);
     }
     let (hlen, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
@@ -70,42 +91,36 @@ pub fn decode_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), String> {
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
         ),
-        v => return Err(format!(".npy format version {v} is not supported")),
+        v => return Err(NpyError::Version(v)),
     };
     let header = bytes
         .get(start..start + hlen)
         .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or("the .npy header is truncated")?;
+        .ok_or(NpyError::Truncated)?;
     if !header.contains("'descr': '<f4'") || header.contains("'fortran_order': True") {
-        return Err(format!(
-            "only little-endian float32 in C order is supported (header {header})"
-        ));
+        return Err(NpyError::NotF32(header.to_string()));
     }
     let shape_txt = header
         .split("'shape': (")
         .nth(1)
         .and_then(|s| s.split(')').next())
-        .ok_or("the .npy header has no shape")?;
+        .ok_or(NpyError::NoShape)?;
     let shape: Vec<usize> = shape_txt
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse()
-                .map_err(|_| format!("bad dimension {s:?} in the .npy shape"))
-        })
+        .map(|s| s.parse().map_err(|_| NpyError::BadDimension(s.to_string())))
         .collect::<Result<_, _>>()?;
     let n = shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or("the .npy shape is too large")?;
+        .ok_or(NpyError::TooLarge)?;
     let data = &bytes[start + hlen..];
     if data.len() != n * 4 {
-        return Err(format!(
-            "the .npy file holds {} bytes of data where its shape needs {}",
-            data.len(),
-            n * 4
-        ));
+        return Err(NpyError::Size {
+            found: data.len(),
+            needed: n * 4,
+        });
     }
     Ok((
         shape,
@@ -128,6 +143,7 @@ mod decode_tests {
         );
         assert!(decode_f32(&b[..b.len() - 1])
             .unwrap_err()
+            .to_string()
             .contains("bytes of data"));
         assert!(decode_f32(b"hello world").is_err());
     }

@@ -7,29 +7,17 @@ use std::time::Instant;
 
 use acula_core::audio::DecodeLimits;
 use acula_core::screen::{ScreenOptions, Screener, Screening};
-use clap::{Args, ValueEnum};
+use acula_core::RecordingKind;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
 use serde::Serialize;
 
 use crate::Failure;
 
-/// The kinds of recording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Recording {
-    Cough,
-    Breath,
-    Lung,
-    Heart,
-}
-
-impl Recording {
-    fn id(self) -> &'static str {
-        match self {
-            Recording::Cough => "cough",
-            Recording::Breath => "breath",
-            Recording::Lung => "lung",
-            Recording::Heart => "heart",
-        }
-    }
+/// `--recording`: one of [`RecordingKind::ALL`] by id, listed in `--help` and in clap's error.
+pub fn recording_kind() -> impl TypedValueParser<Value = RecordingKind> {
+    PossibleValuesParser::new(RecordingKind::ALL.map(RecordingKind::id))
+        .map(|id| RecordingKind::from_id(&id).unwrap_or(RecordingKind::Cough))
 }
 
 /// Arguments of `acula predict`.
@@ -42,8 +30,8 @@ pub struct PredictArgs {
     #[arg(long, default_value = "www/models/default")]
     pub bundle: PathBuf,
     /// What the recordings are; only the bundle's tasks for that kind are scored (default: all).
-    #[arg(long, value_enum)]
-    pub recording: Option<Recording>,
+    #[arg(long, value_parser = recording_kind())]
+    pub recording: Option<RecordingKind>,
     /// How many similar reports per recording.
     #[arg(long, default_value_t = 3)]
     pub top_k: usize,
@@ -88,29 +76,38 @@ struct FileOut {
     seconds: Option<f64>,
 }
 
+/// Why one file has no screening (reported for that file; the others go on).
+#[derive(Debug, thiserror::Error)]
+enum FileError {
+    #[error(transparent)]
+    Read(#[from] crate::decode::ReadAudioError),
+    #[error(transparent)]
+    Decode(#[from] acula_core::AudioError),
+    #[error(transparent)]
+    Screen(#[from] acula_core::Error),
+}
+
 fn screen_file(
     s: &Screener,
     path: &std::path::Path,
     opts: &ScreenOptions,
     max_mb: u64,
-) -> Result<Screening, String> {
+) -> Result<Screening, FileError> {
     let bytes = crate::decode::read_audio(path, max_mb)?;
     let hint = path.extension().and_then(|e| e.to_str());
-    let decoded = acula_core::audio::decode(&bytes, hint, &DecodeLimits::default())
-        .map_err(|e| e.to_string())?;
-    s.screen(&decoded.samples, decoded.sample_rate, opts)
-        .map_err(|e| e.to_string())
+    let decoded = acula_core::audio::decode(&bytes, hint, &DecodeLimits::default())?;
+    Ok(s.screen(&decoded.samples, decoded.sample_rate, opts)?)
 }
 
 /// Runs `acula predict`.
 pub fn run(args: &PredictArgs) -> Result<(), Failure> {
-    let bundle = crate::export::read_bundle(&args.bundle)?;
+    let bundle = crate::bundle_dir::BundleDir::new(&args.bundle).read()?;
     let device = args.backend.device()?;
     let screener = Screener::new(&bundle, &device)
         .map_err(|e| Failure::input(format!("{}: {e}", args.bundle.display())))?;
     let m = screener.manifest();
     if let Some(r) = args.recording {
-        if !m.tasks.iter().any(|t| t.recording == r.id()) {
+        if !m.tasks.iter().any(|t| t.recording == r) {
             tracing::warn!(
                 "the bundle has no task for {} recordings; only similar reports are shown",
                 r.id()
@@ -118,7 +115,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
         }
     }
     let opts = ScreenOptions {
-        recording: args.recording.map(|r| r.id().to_string()),
+        recording: args.recording,
         top_k: args.top_k,
     };
     let mut out = Vec::new();
@@ -142,7 +139,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                                 score: s.score,
                                 label: s.label,
                                 probabilities: s.probabilities,
-                                test_auroc: spec.and_then(|t| t.metrics["test_auroc"].as_f64()),
+                                test_auroc: spec.and_then(|t| t.metrics.as_ref()?.test_auroc),
                                 synthetic: spec.is_some_and(|t| t.synthetic),
                             },
                         )
@@ -162,7 +159,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                 failed += 1;
                 FileOut {
                     file,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                     quality: None,
                     chunks: None,
                     scores: None,

@@ -12,15 +12,20 @@
 //! `stages.jsonl` in the run folder records each stage's wall time.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Instant;
 
+use acula_core::bundle::{DatasetInfo, StageInfo, TrainingInfo};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use crate::bundle_dir::BundleDir;
+use crate::data::TaskRef;
 use crate::train::align::{AlignArgs, AlignConfig};
 use crate::train::config::{OptimConfig, PretrainConfig};
 use crate::train::pretrain::PretrainArgs;
 use crate::train::run::RunArgs;
+use crate::train::RunDir;
 use crate::{backend, embed, output, reports, synth, Failure};
 
 /// The recipes.
@@ -249,7 +254,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
                     no_acquisition: false,
                 })?;
             }
-            all.extend(reports::read_csv(&csv).map_err(Failure::input)?);
+            all.extend(reports::read_csv(&csv).map_err(|e| Failure::input(e.to_string()))?);
         }
         reports::write_csv(&all_csv, &all)
             .map_err(|e| Failure::output(format!("{}: {e}", all_csv.display())))
@@ -274,13 +279,13 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
     }
 
     // 4. Masked-autoencoder pre-training.
-    let pre = out.join("pretrain");
+    let pre = RunDir::new(out.join("pretrain"));
     let pre_json = out.join("pretrain.json");
     write_json(&pre_json, &pre_cfg)?;
     if !stages.run(
         4,
         "masked-autoencoder pre-training",
-        pre.join("encoder.bpk").is_file(),
+        pre.is_finished(),
         || {
             crate::train::pretrain::run(&PretrainArgs {
                 datasets: sets.clone(),
@@ -294,97 +299,94 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
     }
 
     // 5. Alignment.
-    let al = out.join("align");
+    let al = RunDir::new(out.join("align"));
     let al_json = out.join("align.json");
     write_json(&al_json, &align_cfg)?;
-    if !stages.run(
-        5,
-        "AcuLa alignment",
-        al.join("encoder.bpk").is_file(),
-        || {
-            crate::train::align::run(&AlignArgs {
-                reports: all_csv.clone(),
-                embeddings: emb_npy.clone(),
-                init: Some(pre.clone()),
-                loss: None,
-                run: run_args(&al, &al_json),
-            })
-        },
-    )? {
+    if !stages.run(5, "AcuLa alignment", al.is_finished(), || {
+        crate::train::align::run(&AlignArgs {
+            reports: all_csv.clone(),
+            embeddings: emb_npy.clone(),
+            init: Some(pre.path().to_path_buf()),
+            loss: None,
+            run: run_args(&al, &al_json),
+        })
+    })? {
         return Ok(());
     }
 
     // 6. Heads and bundle.
-    let bundle_dir = out.join("bundle");
-    let training = serde_json::json!({
-        "recipe": "default",
-        "command": format!("acula train --recipe default --seed {}", args.seed),
-        "seed": args.seed,
-        "what": "gt-tiny pre-trained from scratch as a masked autoencoder, then aligned (symmetric InfoNCE + MAE) with all-MiniLM-L6-v2 embeddings of template clinical reports",
-        "datasets": [
-            {"id": "covid19-cough", "real": true, "what": "927 induced coughs (CC0), phone and messenger recordings, COVID-19 status"},
-            {"id": "kauh", "real": true, "what": "30 stethoscope lung recordings (KAUH subset, CC BY 4.0)"},
-            {"id": "icbhi-synth", "real": false, "what": "synthetic lung sounds following the real ICBHI 2017 annotations, diagnoses and demographics (no real ICBHI audio)"},
-            {"id": "circor-synth", "real": false, "what": "synthetic heart sounds with murmurs in the CirCor layout (200 patients)"},
-        ],
-        "pretrain": {
-            "config": pre_cfg,
-            "final_losses": crate::train::log::read(&pre.join("log.jsonl")).last().map(|l| l.losses.clone()),
-        },
-    });
-    let training_json = out.join("training.json");
-    write_json(&training_json, &training)?;
-    let examples_json = out.join("examples.json");
-    write_json(
-        &examples_json,
-        &serde_json::to_value(demo_examples(&args.data)?)
-            .map_err(|e| Failure::input(e.to_string()))?,
-    )?;
+    let bundle_dir = BundleDir::new(out.join("bundle"));
+    let training = TrainingInfo {
+        recipe: Some("default".into()),
+        command: Some(format!("acula train --recipe default --seed {}", args.seed)),
+        seed: Some(args.seed),
+        what: Some("gt-tiny pre-trained from scratch as a masked autoencoder, then aligned (symmetric InfoNCE + MAE) with all-MiniLM-L6-v2 embeddings of template clinical reports".into()),
+        datasets: Some(vec![
+            dataset("covid19-cough", true, "927 induced coughs (CC0), phone and messenger recordings, COVID-19 status"),
+            dataset("kauh", true, "30 stethoscope lung recordings (KAUH subset, CC BY 4.0)"),
+            dataset("icbhi-synth", false, "synthetic lung sounds following the real ICBHI 2017 annotations, diagnoses and demographics (no real ICBHI audio)"),
+            dataset("circor-synth", false, "synthetic heart sounds with murmurs in the CirCor layout (200 patients)"),
+        ]),
+        pretrain: Some(StageInfo {
+            config: serde_json::to_value(&pre_cfg).map_err(|e| Failure::output(e.to_string()))?,
+            final_losses: pre.log().last().map(|l| l.losses.clone()),
+            loss: None,
+            steps: None,
+        }),
+        ..TrainingInfo::default()
+    };
+    let examples = demo_examples(&args.data)?;
+    let task = |dir: &Path, task: &str| {
+        TaskRef::from_str(&format!("{}:{task}", dir.display()))
+            .map_err(|e| Failure::usage(format!("--data: {e}")))
+    };
+    let tasks = vec![
+        task(&args.data.join("covid19-cough"), "covid")?,
+        task(&lung, "copd")?,
+        task(&heart, "murmur")?,
+    ];
     if !stages.run(6, "task heads and the bundle", false, || {
-        crate::export::run(&crate::export::ExportArgs {
+        crate::export::export(&crate::export::Export {
             run: al.clone(),
             reports: all_csv.clone(),
             embeddings: emb_npy.clone(),
-            tasks: vec![
-                format!("{}:covid", args.data.join("covid19-cough").display()),
-                format!("{}:copd", lung.display()),
-                format!("{}:murmur", heart.display()),
-            ],
+            tasks: tasks.clone(),
             out: bundle_dir.clone(),
             name: "acula-default".into(),
             version: None,
             seed: args.seed,
-            training_json: Some(training_json.clone()),
+            training: training.clone(),
             force: true,
-            examples: Some(examples_json.clone()),
+            examples: examples.clone(),
         })
     })? {
         return Ok(());
     }
     if let Some(dest) = &args.publish {
-        let b = crate::export::read_bundle(&bundle_dir)?;
-        let mut files = std::collections::BTreeMap::new();
-        for name in b.manifest.files.keys() {
-            let bytes = b.file(name).map_err(|e| Failure::input(e.to_string()))?;
-            files.insert(name.to_string(), bytes.to_vec());
-        }
-        let manifest = std::fs::read(bundle_dir.join(acula_core::bundle::MANIFEST))
-            .map_err(|e| Failure::input(e.to_string()))?;
-        crate::export::write_bundle(dest, &manifest, &files)?;
+        bundle_dir.copy_to(&BundleDir::new(dest))?;
         eprintln!("published → {}", dest.display());
     }
     Ok(())
 }
 
+/// One entry of the training description's dataset list.
+fn dataset(id: &str, real: bool, what: &str) -> DatasetInfo {
+    DatasetInfo {
+        id: id.into(),
+        real,
+        what: what.into(),
+    }
+}
+
 /// The run flags of a stage: its config file, resuming when the folder already holds a run.
-fn run_args(out: &Path, config: &Path) -> RunArgs {
+fn run_args(out: &RunDir, config: &Path) -> RunArgs {
     RunArgs {
-        out: out.to_path_buf(),
+        out: out.path().to_path_buf(),
         config: Some(config.to_path_buf()),
         steps: None,
         batch: None,
         seed: None,
-        resume: out.join("config.json").is_file(),
+        resume: out.has_config(),
         backend: backend::Backend::Flex,
     }
 }
@@ -424,7 +426,7 @@ fn demo_examples(data: &Path) -> Result<Vec<crate::export::ExampleSpec>, Failure
                         "Cough, COVID-19 {} ({words})",
                         if positive { "positive" } else { "negative" }
                     ),
-                    recording: "cough".into(),
+                    recording: acula_core::RecordingKind::Cough,
                     source: "covid19-cough (CC0 1.0)".into(),
                 });
             }
@@ -448,7 +450,7 @@ fn demo_examples(data: &Path) -> Result<Vec<crate::export::ExampleSpec>, Failure
             out.push(crate::export::ExampleSpec {
                 path: kauh.join(n),
                 title: format!("{title} (stethoscope)"),
-                recording: "lung".into(),
+                recording: acula_core::RecordingKind::Lung,
                 source: "KAUH lung sounds, Fraiwan et al., Mendeley Data jwyy9np4gv (CC BY 4.0)"
                     .into(),
             });

@@ -66,8 +66,7 @@ use serde::Serialize;
 
 use crate::Failure;
 
-/// A file at the root of every synthetic dataset; loaders mark such datasets as synthetic.
-pub const MARKER: &str = "SYNTHETIC.txt";
+pub use crate::data::synthetic::MARKER;
 
 /// Version of the signal models: bumped whenever the same seed would give different files.
 pub const GENERATOR_VERSION: u32 = 1;

@@ -15,9 +15,9 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::{layer_norm, patchify, sincos_table, Block, Encoder, EncoderConfig};
+use super::{patchify, sincos_table, Block, Encoder, EncoderConfig};
 use crate::error::ModelError;
-use crate::text::weights::Weights;
+use crate::weights::Weights;
 
 /// Decoder size and masking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,13 +182,7 @@ impl Mae {
         let encoder = Encoder::load_weights(config, &w, device)?;
         let mut m = Self::new(encoder, config, mae, device)?;
         let dd = mae.decoder_dim;
-        let lin = |s: &str, d_in: usize, d_out: usize| -> Result<Linear, ModelError> {
-            let mut l = LinearConfig::new(d_in, d_out).init(device);
-            l.weight = w.linear_weight(&format!("{s}.weight"), d_in, d_out, device)?;
-            l.bias = Some(w.param1(&format!("{s}.bias"), d_out, device)?);
-            Ok(l)
-        };
-        m.decoder_embed = lin("decoder_embed", config.dim, dd)?;
+        m.decoder_embed = w.linear("decoder_embed", config.dim, dd, device)?;
         m.mask_token = Param::from_tensor(w.tensor::<3>("mask_token", [1, 1, dd], device)?);
         if w.has("decoder_pos_embed") {
             let t = w.tensor::<3>("decoder_pos_embed", [1, config.tokens() + 1, dd], device)?;
@@ -204,8 +198,8 @@ impl Mae {
                 device,
             )?;
         }
-        m.decoder_norm = layer_norm(&w, "decoder_norm", dd, config.eps, device)?;
-        m.decoder_pred = lin("decoder_pred", dd, config.patch_values())?;
+        m.decoder_norm = w.layer_norm("decoder_norm", dd, config.eps, device)?;
+        m.decoder_pred = w.linear("decoder_pred", dd, config.patch_values(), device)?;
         Ok(m)
     }
 

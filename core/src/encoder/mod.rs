@@ -26,9 +26,8 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::NamedTensor;
 use crate::error::ModelError;
-use crate::text::weights::Weights;
+use crate::weights::{export_layer_norm, export_linear, named, NamedTensor, Weights};
 
 /// Size and shape of an encoder. Defaults are OPERA-GT's published size (`gt-small`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -269,13 +268,10 @@ impl Block {
         device: &Device,
     ) -> Result<Self, ModelError> {
         let hidden = config.mlp_ratio * dim;
-        let lin = |s: &str, d_in: usize, d_out: usize| -> Result<Linear, ModelError> {
-            let mut l = LinearConfig::new(d_in, d_out).init(device);
-            l.weight = w.linear_weight(&format!("{prefix}.{s}.weight"), d_in, d_out, device)?;
-            l.bias = Some(w.param1(&format!("{prefix}.{s}.bias"), d_out, device)?);
-            Ok(l)
+        let lin = |s: &str, d_in: usize, d_out: usize| {
+            w.linear(&format!("{prefix}.{s}"), d_in, d_out, device)
         };
-        let ln = |s: &str| layer_norm(w, &format!("{prefix}.{s}"), dim, config.eps, device);
+        let ln = |s: &str| w.layer_norm(&format!("{prefix}.{s}"), dim, config.eps, device);
         Ok(Self {
             norm1: ln("norm1")?,
             attn: Attention {
@@ -297,20 +293,6 @@ impl Block {
         let x = x.clone() + self.attn.forward(self.norm1.forward(x));
         x.clone() + self.mlp.forward(self.norm2.forward(x))
     }
-}
-
-/// A LayerNorm of width `dim` from `{name}.weight` and `{name}.bias`.
-pub(crate) fn layer_norm(
-    w: &Weights,
-    name: &str,
-    dim: usize,
-    eps: f64,
-    device: &Device,
-) -> Result<LayerNorm, ModelError> {
-    let mut n = LayerNormConfig::new(dim).with_epsilon(eps).init(device);
-    n.gamma = w.param1(&format!("{name}.weight"), dim, device)?;
-    n.beta = Some(w.param1(&format!("{name}.bias"), dim, device)?);
-    Ok(n)
 }
 
 /// The patch projection (`patch_embed.proj`: PyTorch's strided `Conv2d`, here a linear map of each
@@ -410,7 +392,7 @@ impl Encoder {
         };
         let d = config.dim;
         let name = |s: &str| format!("{p}{s}");
-        let ln = |s: &str| layer_norm(w, &name(s), d, config.eps, device);
+        let ln = |s: &str| w.layer_norm(&name(s), d, config.eps, device);
         // Conv2d weight [dim, 1, ph, pw] → one row of ph·pw values per output channel.
         let [ph, pw] = config.patch;
         let conv = w.tensor::<4>(&name("patch_embed.proj.weight"), [d, 1, ph, pw], device)?;
@@ -609,30 +591,6 @@ pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelErro
         .map_err(|e| ModelError::Backend(format!("{e:?}")))
 }
 
-/// A burn `Linear` as PyTorch's `{name}.weight` `[out, in]` and `{name}.bias`.
-fn export_linear(l: &Linear, name: &str, out: &mut Vec<NamedTensor>) -> Result<(), ModelError> {
-    let [d_in, d_out] = l.weight.val().dims();
-    out.push((
-        format!("{name}.weight"),
-        vec![d_out, d_in],
-        values(l.weight.val().transpose())?,
-    ));
-    if let Some(b) = &l.bias {
-        out.push((format!("{name}.bias"), vec![d_out], values(b.val())?));
-    }
-    Ok(())
-}
-
-/// A LayerNorm as `{name}.weight` and `{name}.bias`.
-fn export_norm(n: &LayerNorm, name: &str, out: &mut Vec<NamedTensor>) -> Result<(), ModelError> {
-    let d = n.gamma.val().dims()[0];
-    out.push((format!("{name}.weight"), vec![d], values(n.gamma.val())?));
-    if let Some(b) = &n.beta {
-        out.push((format!("{name}.bias"), vec![d], values(b.val())?));
-    }
-    Ok(())
-}
-
 impl Block {
     /// This block's weights with PyTorch names under `prefix`.
     pub(crate) fn export(
@@ -640,10 +598,10 @@ impl Block {
         prefix: &str,
         out: &mut Vec<NamedTensor>,
     ) -> Result<(), ModelError> {
-        export_norm(&self.norm1, &format!("{prefix}.norm1"), out)?;
+        export_layer_norm(&self.norm1, &format!("{prefix}.norm1"), out)?;
         export_linear(&self.attn.qkv, &format!("{prefix}.attn.qkv"), out)?;
         export_linear(&self.attn.proj, &format!("{prefix}.attn.proj"), out)?;
-        export_norm(&self.norm2, &format!("{prefix}.norm2"), out)?;
+        export_layer_norm(&self.norm2, &format!("{prefix}.norm2"), out)?;
         export_linear(&self.mlp.fc1, &format!("{prefix}.mlp.fc1"), out)?;
         export_linear(&self.mlp.fc2, &format!("{prefix}.mlp.fc2"), out)
     }
@@ -656,30 +614,30 @@ impl Encoder {
         let mut out = Vec::new();
         let d = self.dim;
         let [ph, pw] = self.patch_embed.patch;
-        out.push((
+        out.push(named(
             format!("{prefix}patch_embed.proj.weight"),
             vec![d, 1, ph, pw],
-            values(self.patch_embed.proj.weight.val().transpose())?,
-        ));
+            self.patch_embed.proj.weight.val().transpose(),
+        )?);
         if let Some(b) = &self.patch_embed.proj.bias {
-            out.push((
+            out.push(named(
                 format!("{prefix}patch_embed.proj.bias"),
                 vec![d],
-                values(b.val())?,
-            ));
+                b.val(),
+            )?);
         }
-        out.push((
+        out.push(named(
             format!("{prefix}cls_token"),
             vec![1, 1, d],
-            values(self.cls_token.val())?,
-        ));
+            self.cls_token.val(),
+        )?);
         let pos = self.pos_embed.val();
         let dims = pos.dims().to_vec();
-        out.push((format!("{prefix}pos_embed"), dims, values(pos)?));
+        out.push(named(format!("{prefix}pos_embed"), dims, pos)?);
         for (i, b) in self.blocks.iter().enumerate() {
             b.export(&format!("{prefix}blocks.{i}"), &mut out)?;
         }
-        export_norm(&self.norm, &format!("{prefix}norm"), &mut out)?;
+        export_layer_norm(&self.norm, &format!("{prefix}norm"), &mut out)?;
         Ok(out)
     }
 }
@@ -720,10 +678,8 @@ impl ProjectionHead {
         device: &Device,
     ) -> Result<Self, ModelError> {
         let mut h = Self::new(d_in, hidden, d_out, 0.0, device);
-        h.fc1.weight = w.linear_weight(&format!("{prefix}.fc1.weight"), d_in, hidden, device)?;
-        h.fc1.bias = Some(w.param1(&format!("{prefix}.fc1.bias"), hidden, device)?);
-        h.fc2.weight = w.linear_weight(&format!("{prefix}.fc2.weight"), hidden, d_out, device)?;
-        h.fc2.bias = Some(w.param1(&format!("{prefix}.fc2.bias"), d_out, device)?);
+        h.fc1 = w.linear(&format!("{prefix}.fc1"), d_in, hidden, device)?;
+        h.fc2 = w.linear(&format!("{prefix}.fc2"), hidden, d_out, device)?;
         Ok(h)
     }
 
@@ -764,7 +720,7 @@ mod tests {
         let head = ProjectionHead::new(32, 16, 8, 0.2, &device);
         let mut named = enc.export_pytorch("encoder.").unwrap();
         named.extend(head.export_pytorch("audio_head").unwrap());
-        let bytes = crate::bundle::safetensors_bytes(&named, false).unwrap();
+        let bytes = crate::weights::safetensors_bytes(&named, false).unwrap();
         let w = Weights::parse(&bytes).unwrap();
         let enc2 = Encoder::load_weights(&c, &w, &device).unwrap();
         let head2 = ProjectionHead::load_weights(&w, "audio_head", 32, 16, 8, &device).unwrap();

@@ -7,13 +7,13 @@
 //! `transformers/models/bert/modeling_bert.py` (v4.8, the version the checkpoint was saved with).
 
 use burn::module::Module;
-use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, Linear};
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{Device, Int, Tensor};
 use serde::Deserialize;
 
-use super::weights::Weights;
 use crate::error::ModelError;
+use crate::weights::Weights;
 
 /// The subset of a Hugging Face BERT `config.json` the model needs.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -155,18 +155,10 @@ impl Bert {
         };
         let h = config.hidden_size;
         let ln = |name: &str| -> Result<LayerNorm, ModelError> {
-            let mut n = LayerNormConfig::new(h)
-                .with_epsilon(config.layer_norm_eps)
-                .init(device);
-            n.gamma = w.param1(&format!("{prefix}{name}.weight"), h, device)?;
-            n.beta = Some(w.param1(&format!("{prefix}{name}.bias"), h, device)?);
-            Ok(n)
+            w.layer_norm(&format!("{prefix}{name}"), h, config.layer_norm_eps, device)
         };
         let lin = |name: &str, d_in: usize, d_out: usize| -> Result<Linear, ModelError> {
-            let mut l = LinearConfig::new(d_in, d_out).init(device);
-            l.weight = w.linear_weight(&format!("{prefix}{name}.weight"), d_in, d_out, device)?;
-            l.bias = Some(w.param1(&format!("{prefix}{name}.bias"), d_out, device)?);
-            Ok(l)
+            w.linear(&format!("{prefix}{name}"), d_in, d_out, device)
         };
         let emb = |name: &str, n: usize| -> Result<Embedding, ModelError> {
             let mut e = EmbeddingConfig::new(n, h).init(device);

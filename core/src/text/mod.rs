@@ -6,7 +6,6 @@
 //! WebGPU (where reading results back must be async: [`TextEncoder::embed_async`]).
 
 mod bert;
-pub mod weights;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use tokenizers::{Tokenizer, TruncationParams};

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 /// `$ACULA_CACHE/models/<rel>` (cache default `~/.cache/acula`, as `scripts/fetch-models.sh` uses) if
-/// it exists; otherwise `None` after saying why the test is skipped.
-pub fn model_path(rel: &str, fetch: &str) -> Option<PathBuf> {
+/// it exists; otherwise what is missing and how to get it.
+pub fn model_path(rel: &str, fetch: &str) -> Result<PathBuf, String> {
     let var = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
@@ -12,17 +12,25 @@ pub fn model_path(rel: &str, fetch: &str) -> Option<PathBuf> {
     };
     let cache = var("ACULA_CACHE")
         .or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("acula")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache/acula")))?;
+        .or_else(|| var("HOME").map(|h| h.join(".cache/acula")))
+        .ok_or_else(|| {
+            format!("no model cache (none of $ACULA_CACHE, $XDG_CACHE_HOME, $HOME is set); run scripts/fetch-models.sh {fetch}")
+        })?;
     let path = cache.join("models").join(rel);
     if path.exists() {
-        Some(path)
+        Ok(path)
     } else {
-        eprintln!(
-            "skipped: {} is absent; run scripts/fetch-models.sh {fetch}",
+        Err(format!(
+            "{} is absent; run scripts/fetch-models.sh {fetch}",
             path.display()
-        );
-        None
+        ))
     }
+}
+
+/// The value, or `None` after printing `SKIPPED <test>: <why>` to stderr. The test then returns and
+/// passes, but says that it did not run (`scripts/test.sh` fetches the models, so there it runs).
+pub fn or_skip<T>(test: &str, found: Result<T, String>) -> Option<T> {
+    found.map_err(|why| eprintln!("SKIPPED {test}: {why}")).ok()
 }
 
 /// Cosine similarity, accumulated in f64.

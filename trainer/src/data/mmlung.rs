@@ -31,13 +31,19 @@ fn truth_dir(dir: &Path) -> Option<std::path::PathBuf> {
 /// FVC, FEV1 and FEV1/FVC, each when present.
 type Spirometry = (Option<f64>, Option<f64>, Option<f64>);
 
+/// Why a spirometry sheet cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum TruthError {
+    #[error(transparent)]
+    Workbook(#[from] calamine::Error),
+    #[error("the workbook has no sheet")]
+    NoSheet,
+}
+
 /// `(FVC, FEV1, FEV1/FVC)` from a spirometry sheet.
-fn read_truth(path: &Path) -> Result<Spirometry, String> {
-    let mut wb = open_workbook_auto(path).map_err(|e| e.to_string())?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or("the workbook has no sheet")?
-        .map_err(|e| e.to_string())?;
+fn read_truth(path: &Path) -> Result<Spirometry, TruthError> {
+    let mut wb = open_workbook_auto(path)?;
+    let range = wb.worksheet_range_at(0).ok_or(TruthError::NoSheet)??;
     // B23..B25 are rows 22..24, column 1 (0-based), counted from A1 whatever the used range is.
     let cell = |row: u32| -> Option<f64> {
         match range.get_value((row, 1))? {

@@ -25,6 +25,9 @@ mod ukcovid;
 
 pub mod list;
 pub mod metadata;
+pub mod split;
+pub mod synthetic;
+pub mod task_ref;
 
 #[cfg(test)]
 pub mod fixtures;
@@ -35,6 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use metadata::Metadata;
+pub use task_ref::TaskRef;
 
 /// What a task predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -485,7 +489,7 @@ fn finish(
             problems: summary,
         });
     }
-    let synthetic = root.join(crate::synth::MARKER).is_file();
+    let synthetic = synthetic::is_root(root);
     Ok(Dataset {
         id: loader.id(),
         name: loader.name(),
@@ -586,13 +590,23 @@ fn opt_flag(s: &str) -> Option<bool> {
     }
 }
 
+/// Why a record's audio cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PcmError {
+    /// The file cannot be read.
+    #[error(transparent)]
+    Read(#[from] crate::decode::ReadAudioError),
+    /// It does not decode.
+    #[error(transparent)]
+    Decode(#[from] acula_core::AudioError),
+}
+
 /// Decodes a record's audio to mono at its own rate: `span` (seconds) or the record's own segment,
 /// else the whole file.
-pub fn read_pcm(r: &Record, span: Option<(f64, f64)>) -> Result<(Vec<f32>, u32), String> {
+pub fn read_pcm(r: &Record, span: Option<(f64, f64)>) -> Result<(Vec<f32>, u32), PcmError> {
     let bytes = crate::decode::read_audio(&r.audio.path, crate::decode::MAX_AUDIO_MB)?;
     let hint = r.audio.path.extension().and_then(|e| e.to_str());
-    let d = acula_core::audio::decode(&bytes, hint, &acula_core::audio::DecodeLimits::default())
-        .map_err(|e| e.to_string())?;
+    let d = acula_core::audio::decode(&bytes, hint, &acula_core::audio::DecodeLimits::default())?;
     let rate = d.sample_rate;
     let span = span.or(match (r.audio.start_s, r.audio.end_s) {
         (None, None) => None,

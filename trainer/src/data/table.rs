@@ -20,6 +20,17 @@ pub struct Row {
     fields: Vec<String>,
 }
 
+/// Why text is not a table with a header row.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// The header row does not parse.
+    #[error("cannot read the header row: {0}")]
+    Header(csv::Error),
+    /// There is no header row.
+    #[error("the file is empty or has no header row")]
+    NoHeader,
+}
+
 impl Table {
     /// Reads a CSV file (comma, quotes allowed) with a header row.
     pub fn csv(path: &Path) -> Result<Self, DataError> {
@@ -29,22 +40,19 @@ impl Table {
     /// Reads a file with a header row and the given delimiter.
     pub fn read(path: &Path, delimiter: u8) -> Result<Self, DataError> {
         let text = read_text(path)?;
-        Self::parse(&text, delimiter).map_err(|m| DataError::layout(path, m))
+        Self::parse(&text, delimiter).map_err(|e| DataError::layout(path, e.to_string()))
     }
 
     /// Parses text with a header row.
-    pub fn parse(text: &str, delimiter: u8) -> Result<Self, String> {
+    pub fn parse(text: &str, delimiter: u8) -> Result<Self, TableError> {
         let mut rdr = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(true)
             .from_reader(text.as_bytes());
-        let headers = rdr
-            .headers()
-            .map_err(|e| format!("cannot read the header row: {e}"))?
-            .clone();
+        let headers = rdr.headers().map_err(TableError::Header)?.clone();
         if headers.iter().all(|h| h.trim().is_empty()) {
-            return Err("the file is empty or has no header row".into());
+            return Err(TableError::NoHeader);
         }
         let columns: HashMap<String, usize> = headers
             .iter()

@@ -15,6 +15,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{select, task_folds, Key};
+use crate::data::TaskRef;
 use crate::Failure;
 
 /// `acula holdout` flags.
@@ -23,7 +24,7 @@ pub struct HoldoutArgs {
     /// A task as `acula eval` takes it (`DATASET_DIR:TASK[:FIELD=VALUE]`); repeat for several. Give the
     /// same list the evaluation will use.
     #[arg(long = "task", required = true)]
-    pub tasks: Vec<String>,
+    pub tasks: Vec<TaskRef>,
     /// The reports CSV to filter (`acula reports`).
     #[arg(long)]
     pub reports: PathBuf,
@@ -50,7 +51,7 @@ type Records = BTreeSet<(String, String)>;
 
 /// The (dataset, record id) pairs in a validation or test part of any task, and each task's protocol.
 fn held_out(
-    tasks: &[String],
+    tasks: &[TaskRef],
     loso_below: usize,
 ) -> Result<(Records, Vec<serde_json::Value>), Failure> {
     let mut held = BTreeSet::new();

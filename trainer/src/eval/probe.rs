@@ -4,6 +4,9 @@
 //! clipped to global norm 1.0, 64 epochs of mini-batches of 32; the epoch with the best validation
 //! AUROC is kept and tested. Plain f64 Rust: a head this small trains in milliseconds.
 
+use acula_core::head::{logit, softmax};
+
+use crate::adam::Adam;
 use crate::metrics::auroc_macro;
 use crate::rng::Rng;
 
@@ -56,23 +59,19 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// Softmax probabilities for one embedding.
+    /// Softmax probabilities for one embedding ([`acula_core::head`]).
     pub fn probs(&self, x: &[f32]) -> Vec<f64> {
-        let logits: Vec<f64> = self
-            .w
+        softmax(&self.logits(x))
+    }
+
+    /// The logits for one embedding.
+    fn logits(&self, x: &[f32]) -> Vec<f64> {
+        self.w
             .iter()
             .zip(&self.b)
-            .map(|(w, b)| b + w.iter().zip(x).map(|(a, v)| a * f64::from(*v)).sum::<f64>())
-            .collect();
-        softmax(&logits)
+            .map(|(w, b)| logit(w, *b, x))
+            .collect()
     }
-}
-
-fn softmax(logits: &[f64]) -> Vec<f64> {
-    let m = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let e: Vec<f64> = logits.iter().map(|l| (l - m).exp()).collect();
-    let s: f64 = e.iter().sum();
-    e.iter().map(|v| v / s).collect()
 }
 
 /// Macro AUROC of `head` on the examples `idx`.
@@ -128,15 +127,7 @@ pub fn train_regression(
         1.0
     };
     let mean = if mean.is_finite() { mean } else { 0.0 };
-    let predict = move |head: &Linear, v: &[f32]| {
-        let z = head.b[0]
-            + head.w[0]
-                .iter()
-                .zip(v)
-                .map(|(a, b)| a * f64::from(*b))
-                .sum::<f64>();
-        mean + std * z
-    };
+    let predict = move |head: &Linear, v: &[f32]| mean + std * head.logits(v)[0];
     let head = fit(
         x,
         1,
@@ -169,16 +160,20 @@ fn fit(
     val_score: impl Fn(&Linear) -> Option<f64>,
 ) -> Linear {
     let dim = x.first().map_or(0, Vec::len);
+    let cd = classes * dim;
+    // One flat vector for Adam: the `[classes, dim]` weights row by row, then the biases.
     let mut rng = Rng::for_item(seed, "probe-init");
-    let mut w: Vec<Vec<f64>> = (0..classes)
-        .map(|_| (0..dim).map(|_| rng.normal() * cfg.init_std).collect())
-        .collect();
-    let mut b = vec![0.0; classes];
-    // Adam moments.
-    let (mut mw, mut vw) = (vec![vec![0.0; dim]; classes], vec![vec![0.0; dim]; classes]);
-    let (mut mb, mut vb) = (vec![0.0; classes], vec![0.0; classes]);
-    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
-    let mut t = 0i32;
+    let mut theta: Vec<f64> = (0..cd).map(|_| rng.normal() * cfg.init_std).collect();
+    theta.resize(cd + classes, 0.0);
+    let mut adam = Adam::new(theta.len());
+    let snapshot = |theta: &[f64], epoch: usize| Linear {
+        w: (0..classes)
+            .map(|c| theta[c * dim..(c + 1) * dim].to_vec())
+            .collect(),
+        b: theta[cd..].to_vec(),
+        epoch,
+        val_score: None,
+    };
     let mut best: Option<Linear> = None;
     let mut order = train.to_vec();
     for epoch in 0..cfg.epochs {
@@ -186,63 +181,37 @@ fn fit(
         Rng::for_item(seed, &format!("probe-epoch-{epoch}")).shuffle(&mut order);
         for batch in order.chunks(cfg.batch.max(1)) {
             let n = batch.len() as f64;
-            let mut gw = vec![vec![0.0; dim]; classes];
-            let mut gb = vec![0.0; classes];
+            let mut g = vec![0.0; theta.len()];
             for &i in batch {
-                let logits: Vec<f64> = w
-                    .iter()
-                    .zip(&b)
-                    .map(|(wc, bc)| {
-                        bc + wc
-                            .iter()
-                            .zip(&x[i])
-                            .map(|(a, v)| a * f64::from(*v))
-                            .sum::<f64>()
-                    })
+                let logits: Vec<f64> = (0..classes)
+                    .map(|c| logit(&theta[c * dim..(c + 1) * dim], theta[cd + c], &x[i]))
                     .collect();
                 let dl = grad(i, &logits);
                 for c in 0..classes {
-                    let g = dl[c] / n;
-                    gb[c] += g;
-                    for (gwc, v) in gw[c].iter_mut().zip(&x[i]) {
-                        *gwc += g * f64::from(*v);
+                    let gc = dl[c] / n;
+                    g[cd + c] += gc;
+                    for (gw, v) in g[c * dim..(c + 1) * dim].iter_mut().zip(&x[i]) {
+                        *gw += gc * f64::from(*v);
                     }
                 }
             }
-            for c in 0..classes {
-                for (g, wv) in gw[c].iter_mut().zip(&w[c]) {
-                    *g += 2.0 * cfg.l2 * wv;
-                }
+            for (gw, w) in g[..cd].iter_mut().zip(&theta[..cd]) {
+                *gw += 2.0 * cfg.l2 * w;
             }
-            let norm = (gw.iter().flatten().map(|g| g * g).sum::<f64>()
-                + gb.iter().map(|g| g * g).sum::<f64>())
+            let norm = (g[..cd].iter().map(|g| g * g).sum::<f64>()
+                + g[cd..].iter().map(|g| g * g).sum::<f64>())
             .sqrt();
             let scale = if norm > cfg.clip {
                 cfg.clip / norm
             } else {
                 1.0
             };
-            t += 1;
-            let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
-            for c in 0..classes {
-                for k in 0..dim {
-                    let g = gw[c][k] * scale;
-                    mw[c][k] = b1 * mw[c][k] + (1.0 - b1) * g;
-                    vw[c][k] = b2 * vw[c][k] + (1.0 - b2) * g * g;
-                    w[c][k] -= lr * (mw[c][k] / c1) / ((vw[c][k] / c2).sqrt() + eps);
-                }
-                let g = gb[c] * scale;
-                mb[c] = b1 * mb[c] + (1.0 - b1) * g;
-                vb[c] = b2 * vb[c] + (1.0 - b2) * g * g;
-                b[c] -= lr * (mb[c] / c1) / ((vb[c] / c2).sqrt() + eps);
+            for gi in &mut g {
+                *gi *= scale;
             }
+            adam.step(&mut theta, &g, lr);
         }
-        let head = Linear {
-            w: w.clone(),
-            b: b.clone(),
-            epoch,
-            val_score: None,
-        };
+        let head = snapshot(&theta, epoch);
         let v = val_score(&head);
         let better = match (&best, v) {
             (None, _) => true,
@@ -257,12 +226,7 @@ fn fit(
             });
         }
     }
-    best.unwrap_or(Linear {
-        w,
-        b,
-        epoch: 0,
-        val_score: None,
-    })
+    best.unwrap_or_else(|| snapshot(&theta, 0))
 }
 
 /// Mean and sample standard deviation.

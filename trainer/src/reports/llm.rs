@@ -134,7 +134,7 @@ impl LlmWriter {
             .read_to_string()
             .map_err(|e| Attempt::Retry(format!("reading the answer: {e}")))?;
         match status {
-            200..=299 => parse_answer(&text).map_err(Attempt::Retry),
+            200..=299 => parse_answer(&text).map_err(|e| Attempt::Retry(e.to_string())),
             429 | 500..=599 | 408 => Err(Attempt::Retry(format!("HTTP {status}"))),
             _ => Err(Attempt::Fatal(format!(
                 "HTTP {status}: {}",
@@ -144,14 +144,30 @@ impl LlmWriter {
     }
 }
 
+/// Why a chat-completions answer holds no usable report.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("answer is not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("answer has no choices[0].message.content")]
+    NoContent,
+    /// The message content (its first 80 characters) is not JSON.
+    #[error("the model did not answer with JSON: {0}")]
+    ContentNotJson(String),
+    #[error("the JSON answer has no \"report\" string")]
+    NoReport,
+    #[error("unusable report length ({0} characters)")]
+    Length(usize),
+}
+
 /// The report inside a chat-completions answer whose message content is `{"report": "..."}` (a
 /// Markdown code fence around the JSON is tolerated).
-pub fn parse_answer(body: &str) -> Result<String, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("answer is not JSON: {e}"))?;
+pub fn parse_answer(body: &str) -> Result<String, AnswerError> {
+    let v: Value = serde_json::from_str(body).map_err(AnswerError::NotJson)?;
     let content = v
         .pointer("/choices/0/message/content")
         .and_then(Value::as_str)
-        .ok_or("answer has no choices[0].message.content")?;
+        .ok_or(AnswerError::NoContent)?;
     let inner = content
         .trim()
         .trim_start_matches("```json")
@@ -159,19 +175,16 @@ pub fn parse_answer(body: &str) -> Result<String, String> {
         .trim_end_matches("```")
         .trim();
     let obj: Value = serde_json::from_str(inner)
-        .map_err(|_| format!("the model did not answer with JSON: {:.80}", content))?;
+        .map_err(|_| AnswerError::ContentNotJson(format!("{content:.80}")))?;
     let report = obj
         .get("report")
         .and_then(Value::as_str)
-        .ok_or("the JSON answer has no \"report\" string")?
+        .ok_or(AnswerError::NoReport)?
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
     if report.is_empty() || report.len() > 2000 {
-        return Err(format!(
-            "unusable report length ({} characters)",
-            report.len()
-        ));
+        return Err(AnswerError::Length(report.len()));
     }
     Ok(report)
 }

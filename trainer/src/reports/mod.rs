@@ -123,12 +123,22 @@ pub fn journal_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
+/// A reports CSV that cannot be read; the message names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct CsvError {
+    path: std::path::PathBuf,
+    source: csv::Error,
+}
+
 /// Reads a reports CSV.
-pub fn read_csv(path: &Path) -> Result<Vec<ReportRow>, String> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    rdr.deserialize()
-        .map(|r| r.map_err(|e| format!("{}: {e}", path.display())))
-        .collect()
+pub fn read_csv(path: &Path) -> Result<Vec<ReportRow>, CsvError> {
+    let err = |source| CsvError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut rdr = csv::Reader::from_path(path).map_err(err)?;
+    rdr.deserialize().map(|r| r.map_err(err)).collect()
 }
 
 /// A reports CSV and its teacher embeddings (`.npy`, one row per report): the rows, the embedding
@@ -137,7 +147,7 @@ pub fn read_with_embeddings(
     csv: &Path,
     npy: &Path,
 ) -> Result<(Vec<ReportRow>, usize, Vec<f32>), Failure> {
-    let rows = read_csv(csv).map_err(Failure::input)?;
+    let rows = read_csv(csv).map_err(|e| Failure::input(e.to_string()))?;
     let bytes = std::fs::read(npy)
         .map_err(|e| Failure::input(format!("cannot read {}: {e}", npy.display())))?;
     let (shape, values) = crate::npy::decode_f32(&bytes)

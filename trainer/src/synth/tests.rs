@@ -539,7 +539,7 @@ fn follow_reproduces_the_real_annotations() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/icbhi-annotations");
     if !real.is_dir() {
         eprintln!(
-            "skipped: the real ICBHI annotations {} are absent",
+            "SKIPPED follow_reproduces_the_real_annotations: the real ICBHI annotations {} are absent (see ../shared/data/README.md)",
             real.display()
         );
         return;

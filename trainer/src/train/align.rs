@@ -197,7 +197,7 @@ fn pairs(args: &AlignArgs) -> Result<Pairs, Failure> {
                 list.push(c);
                 text.push(values[i * dim..(i + 1) * dim].to_vec());
             }
-            Err(e) => skipped.push(e),
+            Err(e) => skipped.push(e.to_string()),
         }
     }
     bar.finish_and_clear();
@@ -226,7 +226,7 @@ fn pairs(args: &AlignArgs) -> Result<Pairs, Failure> {
 
 /// Runs `acula align`.
 pub fn run(args: &AlignArgs) -> Result<(), Failure> {
-    let out = &args.run.out;
+    let out = &super::RunDir::new(&args.run.out);
     let overrides = args.run.overrides() || args.loss.is_some();
     let cfg: AlignConfig = run::prepare(out, args.run.resume, overrides, || config(args))?;
     let data = pairs(args)?;
@@ -249,7 +249,7 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
     }
     let mut model = AlignModel::new(encoder, &cfg, data.text_dim, &device)?;
     if let Some(dir) = run_init {
-        let (state, ck) = super::checkpoint::latest(dir).ok_or_else(|| {
+        let (state, ck) = super::RunDir::new(dir).latest_checkpoint().ok_or_else(|| {
             Failure::input(format!(
                 "{}: no intact checkpoint; --init takes an encoder.bpk or an `acula pretrain` run folder",
                 dir.display()
@@ -364,7 +364,7 @@ pub fn run(args: &AlignArgs) -> Result<(), Failure> {
         "{} steps on {} recording–report pairs → {}",
         o.steps,
         data.clips.clips.len(),
-        out.display()
+        out.path().display()
     );
     Ok(())
 }

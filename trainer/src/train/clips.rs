@@ -58,7 +58,7 @@ pub fn load(dirs: &[PathBuf], limit: Option<usize>) -> Result<Clips, Failure> {
             };
             match clip(&front, &src) {
                 Ok(c) => clips.push(c),
-                Err(e) => skipped.push(e),
+                Err(e) => skipped.push(e.to_string()),
             }
         }
         bar.finish_and_clear();
@@ -82,12 +82,33 @@ pub fn front_end() -> Result<FrontEnd, Failure> {
     FrontEnd::new(FrontEndConfig::default()).map_err(|e| Failure::usage(e.to_string()))
 }
 
+/// Why a recording gives no clip; each message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ClipError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Features {
+        path: PathBuf,
+        source: acula_core::Error,
+    },
+    #[error("{}: under 16 frames of sound", path.display())]
+    TooShort { path: PathBuf },
+}
+
 /// One clip's features: a whole recording trimmed of leading and trailing silence, or a segment cut
 /// from the untrimmed recording (where its times refer). Errors name the file.
-pub fn clip(front: &FrontEnd, src: &Source) -> Result<Clip, String> {
+pub fn clip(front: &FrontEnd, src: &Source) -> Result<Clip, ClipError> {
     let rate = front.config().sample_rate as f64;
     let hop = front.config().hop_length as f64;
-    let bytes = std::fs::read(&src.path).map_err(|e| format!("{}: {e}", src.path.display()))?;
+    let path = || src.path.clone();
+    let bytes = std::fs::read(&src.path).map_err(|source| ClipError::Read {
+        path: path(),
+        source,
+    })?;
     let hint = src.path.extension().and_then(|e| e.to_str());
     let segment = src.start_s.is_some() || src.end_s.is_some();
     let opts = ProcessOptions {
@@ -96,7 +117,10 @@ pub fn clip(front: &FrontEnd, src: &Source) -> Result<Clip, String> {
     };
     let (_, p) =
         acula_core::features_from_bytes(front, &bytes, hint, &DecodeLimits::default(), &opts)
-            .map_err(|e| format!("{}: {e}", src.path.display()))?;
+            .map_err(|source| ClipError::Features {
+                path: path(),
+                source,
+            })?;
     let f = p.features;
     let (mut a, mut b) = (0usize, f.frames);
     if let Some(s) = src.start_s {
@@ -106,7 +130,7 @@ pub fn clip(front: &FrontEnd, src: &Source) -> Result<Clip, String> {
         b = ((e * rate / hop).ceil() as usize).clamp(a, f.frames);
     }
     if b - a < 16 {
-        return Err(format!("{}: under 16 frames of sound", src.path.display()));
+        return Err(ClipError::TooShort { path: path() });
     }
     Ok(Clip {
         frames: b - a,

@@ -15,3 +15,6 @@ pub mod losses;
 pub mod mae_loss;
 pub mod pretrain;
 pub mod run;
+pub mod run_dir;
+
+pub use run_dir::RunDir;

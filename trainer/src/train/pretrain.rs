@@ -47,7 +47,7 @@ fn config(args: &PretrainArgs) -> Result<PretrainConfig, Failure> {
 
 /// Runs `acula pretrain`.
 pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
-    let out = &args.run.out;
+    let out = &super::RunDir::new(&args.run.out);
     let overrides = args.run.overrides() || args.encoder.is_some();
     let cfg: PretrainConfig = run::prepare(out, args.run.resume, overrides, || config(args))?;
 
@@ -135,7 +135,7 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
         "acula pretrain: masked-autoencoder loss",
         &model.encoder,
     )?;
-    let entries = super::log::read(&out.join("log.jsonl"));
+    let entries = out.log();
     let last = entries
         .last()
         .and_then(|e| e.losses.get("mae").copied())
@@ -144,7 +144,7 @@ pub fn run(args: &PretrainArgs) -> Result<(), Failure> {
         "{} steps on {} clips; final loss {last:.4} → {}",
         o.steps,
         data.clips.len(),
-        out.display()
+        out.path().display()
     );
     Ok(())
 }

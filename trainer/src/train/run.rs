@@ -1,7 +1,7 @@
 //! The run folder shared by `pretrain` and `align`: its saved configuration, checkpoints of model and
 //! optimiser, and the files written at the end.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use acula_core::encoder::{Encoder, Masking};
 use burn::module::Module;
@@ -13,6 +13,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::checkpoint;
 use super::config::OptimConfig;
 use super::log::Log;
+use super::run_dir::RunDir;
 use crate::rng::Rng;
 use crate::{output, Failure};
 
@@ -93,7 +94,7 @@ pub fn optimizer(o: &OptimConfig) -> ModuleOptimizer {
 /// Where a run starts: restored from the newest intact checkpoint on `resume`, and the log opened
 /// (steps to be redone removed from it).
 pub fn begin<M: Module>(
-    out: &Path,
+    out: &RunDir,
     resume: bool,
     model: M,
     optim: ModuleOptimizer,
@@ -103,7 +104,7 @@ pub fn begin<M: Module>(
     } else {
         (model, optim, 0)
     };
-    let log = Log::open(&out.join("log.jsonl"), start)
+    let log = Log::open(&out.log_path(), start)
         .map_err(|e| Failure::output(format!("cannot write the log: {e}")))?;
     Ok((model, optim, start, log))
 }
@@ -127,12 +128,12 @@ pub fn masking(
 /// settings when `overrides` were given and differ); otherwise `fresh`, saved there, with `out` new or
 /// empty.
 pub fn prepare<C: Serialize + DeserializeOwned + PartialEq>(
-    out: &Path,
+    run: &RunDir,
     resume: bool,
     overrides: bool,
     fresh: impl FnOnce() -> Result<C, Failure>,
 ) -> Result<C, Failure> {
-    let path = out.join("config.json");
+    let (out, path) = (run.path(), run.config_path());
     if resume {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Failure::input(format!(
@@ -169,11 +170,11 @@ pub fn prepare<C: Serialize + DeserializeOwned + PartialEq>(
 
 /// Loads the newest intact checkpoint into `model` and `optim`; returns the step to continue from.
 pub fn restore<M: Module>(
-    out: &Path,
+    out: &RunDir,
     model: M,
     optim: ModuleOptimizer,
 ) -> Result<(M, ModuleOptimizer, usize), Failure> {
-    match checkpoint::latest(out) {
+    match out.latest_checkpoint() {
         Some((state, path)) => {
             let model = model
                 .try_load_file(path.join("model.bpk"))
@@ -187,7 +188,7 @@ pub fn restore<M: Module>(
         None => {
             eprintln!(
                 "no intact checkpoint in {}; starting from step 0",
-                out.display()
+                out.path().display()
             );
             Ok((model, optim, 0))
         }
@@ -196,13 +197,13 @@ pub fn restore<M: Module>(
 
 /// Writes a checkpoint of `model` and `optim` after `step` optimiser steps.
 pub fn save<M: Module>(
-    out: &Path,
+    out: &RunDir,
     step: usize,
     model: &M,
     optim: &ModuleOptimizer,
 ) -> Result<(), Failure> {
     let m = model.clone();
-    checkpoint::save(out, step, |dir| {
+    checkpoint::save(out.path(), step, |dir| {
         m.save_file(dir.join("model.bpk"))
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         optim
@@ -215,15 +216,14 @@ pub fn save<M: Module>(
 }
 
 /// The end of a run: `loss.svg` from the log, and `encoder.bpk` (written atomically).
-pub fn finish(out: &Path, title: &str, encoder: &Encoder) -> Result<(), Failure> {
-    let entries = super::log::read(&out.join("log.jsonl"));
-    let svg = super::log::plot_svg(&entries, title);
-    output::write_atomic(&out.join("loss.svg"), svg.as_bytes())
+pub fn finish(out: &RunDir, title: &str, encoder: &Encoder) -> Result<(), Failure> {
+    let svg = super::log::plot_svg(&out.log(), title);
+    output::write_atomic(&out.loss_svg_path(), svg.as_bytes())
         .map_err(|e| Failure::output(e.to_string()))?;
-    let tmp = out.join(".encoder.bpk.tmp");
+    let tmp = out.path().join(".encoder.bpk.tmp");
     encoder
         .clone()
         .save_file(&tmp)
         .map_err(|e| Failure::output(format!("cannot write the encoder: {e:?}")))?;
-    std::fs::rename(&tmp, out.join("encoder.bpk")).map_err(|e| Failure::output(e.to_string()))
+    std::fs::rename(&tmp, out.encoder_path()).map_err(|e| Failure::output(e.to_string()))
 }

@@ -12,14 +12,21 @@
 //! `core` never reads files: the caller hands over the bytes of each (the browser fetches them), and
 //! [`Bundle::new`] refuses a bundle whose format, version, sizes or checksums do not match.
 
+mod info;
+
 use std::collections::BTreeMap;
 
+pub use info::{
+    DatasetInfo, EvalTask, Evaluation, Extra, HeadMetrics, LambdaPoint, ProbeCell, RecordingCounts,
+    RetrievalRow, RetrievalScores, StageInfo, TrainingInfo, ZeroShotScores,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::encoder::EncoderConfig;
 use crate::error::BundleError;
 use crate::quality::QualityConfig;
+use crate::recording::RecordingKind;
 use crate::FrontEndConfig;
 
 /// The `format` field of every bundle manifest.
@@ -84,17 +91,17 @@ pub struct TaskSpec {
     pub name: String,
     /// What a high score means, in plain words, and what the task was trained on.
     pub description: String,
-    /// The kind of recording the task applies to: `cough`, `breath`, `lung` or `heart`.
-    pub recording: String,
+    /// The kind of recording the task applies to.
+    pub recording: RecordingKind,
     /// Class labels, in the order of the head's outputs.
     pub labels: Vec<String>,
     /// The label whose probability is the task's score (binary tasks).
     pub positive: Option<String>,
     /// Whether the head was trained on synthetic recordings only.
     pub synthetic: bool,
-    /// Validation metrics and counts (`val_auroc`, `train`, `val`, …).
+    /// What the head measured on validation and held-out subjects (`null` when not recorded).
     #[serde(default)]
-    pub metrics: serde_json::Value,
+    pub metrics: Option<HeadMetrics>,
 }
 
 /// The teacher the encoder was aligned with.
@@ -146,11 +153,11 @@ pub struct Manifest {
     pub tasks: Vec<TaskSpec>,
     /// The teacher.
     pub teacher: TeacherInfo,
-    /// What the model was trained on, and how (free-form, written by the trainer).
-    pub training: serde_json::Value,
-    /// Evaluation numbers (free-form, written by `acula eval`).
+    /// What the model was trained on, and how (written by `acula export`; `null` when unknown).
+    pub training: Option<TrainingInfo>,
+    /// Evaluation numbers (written by `acula eval --bundle`; `null` until then).
     #[serde(default)]
-    pub evaluation: serde_json::Value,
+    pub evaluation: Option<Evaluation>,
     /// The report index.
     pub reports: ReportsInfo,
     /// Every other file of the bundle with its size and sha256.
@@ -168,14 +175,11 @@ pub struct Example {
     pub file: String,
     /// What it is, for people (`Cough, COVID-19 positive (phone line)`).
     pub title: String,
-    /// `cough`, `breath`, `lung` or `heart`.
-    pub recording: String,
+    /// What kind of recording it is.
+    pub recording: RecordingKind,
     /// Where it comes from, with its licence.
     pub source: String,
 }
-
-/// The recording kinds tasks and examples may name.
-pub const RECORDING_KINDS: [&str; 4] = ["cough", "breath", "lung", "heart"];
 
 /// One report of the index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -290,16 +294,15 @@ impl Manifest {
             if !self.files.contains_key(&e.file) {
                 return bad(format!("example {} is not listed in files", e.file));
             }
-            if !RECORDING_KINDS.contains(&e.recording.as_str()) {
-                return bad(format!(
-                    "example {} has recording kind {:?}; use one of {}",
-                    e.file,
-                    e.recording,
-                    RECORDING_KINDS.join(", ")
-                ));
-            }
         }
         Ok(())
+    }
+
+    /// The manifest as pretty-printed JSON, after checking it: what `seal` writes, and what a rewrite
+    /// of an existing bundle's manifest (`acula eval --bundle`) writes back.
+    pub fn to_json(&self) -> Result<Vec<u8>, BundleError> {
+        self.validate()?;
+        serde_json::to_vec_pretty(self).map_err(|e| BundleError::Manifest(e.to_string()))
     }
 
     /// Checks one file's bytes against the manifest (the browser calls this as each download ends).
@@ -374,41 +377,6 @@ impl Bundle {
     }
 }
 
-/// A named tensor to write: `(name, shape, row-major values)`.
-pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
-
-/// Serialises tensors as a safetensors file, in half precision when `half` (else f32).
-pub fn safetensors_bytes(tensors: &[NamedTensor], half: bool) -> Result<Vec<u8>, BundleError> {
-    use safetensors::tensor::{Dtype, TensorView};
-    let raw: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|(_, _, v)| {
-            if half {
-                v.iter()
-                    .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
-                    .collect()
-            } else {
-                v.iter().flat_map(|x| x.to_le_bytes()).collect()
-            }
-        })
-        .collect();
-    let dtype = if half { Dtype::F16 } else { Dtype::F32 };
-    let mut views = Vec::with_capacity(tensors.len());
-    for ((name, shape, values), bytes) in tensors.iter().zip(&raw) {
-        if shape.iter().product::<usize>() != values.len() {
-            return Err(BundleError::Inconsistent(format!(
-                "tensor {name}: shape {shape:?} does not hold {} values",
-                values.len()
-            )));
-        }
-        let view = TensorView::new(dtype, shape.clone(), bytes)
-            .map_err(|e| BundleError::Inconsistent(format!("tensor {name}: {e}")))?;
-        views.push((name.clone(), view));
-    }
-    safetensors::serialize(views, None)
-        .map_err(|e| BundleError::Inconsistent(format!("safetensors: {e}")))
-}
-
 /// Fills `manifest.files` from `files` (name → bytes) and returns the manifest's JSON: the last step
 /// of writing a bundle.
 pub fn seal(
@@ -429,8 +397,7 @@ pub fn seal(
             )
         })
         .collect();
-    manifest.validate()?;
-    serde_json::to_vec_pretty(manifest).map_err(|e| BundleError::Manifest(e.to_string()))
+    manifest.to_json()
 }
 
 #[cfg(test)]
@@ -454,19 +421,19 @@ mod tests {
                 id: "heart_murmur".into(),
                 name: "Murmur".into(),
                 description: "d".into(),
-                recording: "heart".into(),
+                recording: RecordingKind::Heart,
                 labels: vec!["absent".into(), "present".into()],
                 positive: Some("present".into()),
                 synthetic: true,
-                metrics: serde_json::Value::Null,
+                metrics: None,
             }],
             teacher: TeacherInfo {
                 id: "x".into(),
                 dim: 3,
                 reports_writer: "w".into(),
             },
-            training: serde_json::Value::Null,
-            evaluation: serde_json::Value::Null,
+            training: None,
+            evaluation: None,
             reports: ReportsInfo { count: 0, dim: 2 },
             files: BTreeMap::new(),
             examples: Vec::new(),
@@ -530,7 +497,7 @@ mod tests {
         m.examples.push(Example {
             file: "example-1.wav".into(),
             title: "A cough".into(),
-            recording: "cough".into(),
+            recording: RecordingKind::Cough,
             source: "test".into(),
         });
         let json = seal(&mut m, &files).unwrap();
@@ -538,10 +505,11 @@ mod tests {
         assert_eq!(b.manifest.examples.len(), 1);
         assert_eq!(b.file("example-1.wav").unwrap(), b"RIFF");
 
-        let mut wrong_kind = m.clone();
-        wrong_kind.examples[0].recording = "sneeze".into();
+        let wrong_kind = String::from_utf8(json.clone())
+            .unwrap()
+            .replace("\"recording\": \"cough\"", "\"recording\": \"sneeze\"");
         assert!(
-            matches!(seal(&mut wrong_kind, &files), Err(BundleError::Manifest(e)) if e.contains("sneeze"))
+            matches!(Manifest::parse(wrong_kind.as_bytes()), Err(BundleError::Manifest(e)) if e.contains("sneeze"))
         );
         let mut unlisted = m.clone();
         unlisted.examples[0].file = "example-2.wav".into();

@@ -1,0 +1,399 @@
+//! The page's state in plain types, apart from the view (as leptos' `todomvc` keeps its domain apart):
+//! the query parameters, the model as the page sees it, and what the page does with the current
+//! recording, with one method per transition and the status line they lead to. No browser API and no
+//! signal here; `ui.rs` keeps a [`PageState`] in one signal and calls these methods.
+
+use std::sync::Arc;
+
+use acula_core::bundle::Example;
+use acula_core::screen::Screening;
+use acula_core::RecordingKind;
+
+use crate::analysis::Analysis;
+use crate::protocol::{BackendChoice, Loaded};
+
+/// The largest file the page takes, in bytes (about 10 minutes of uncompressed audio).
+pub const MAX_FILE_BYTES: u64 = 200_000_000;
+
+/// Bytes for people: `1.5 MB`, `12 kB`.
+pub fn human_bytes(b: u64) -> String {
+    if b >= 1_000_000 {
+        format!("{:.1} MB", b as f64 / 1e6)
+    } else {
+        format!("{:.0} kB", b as f64 / 1e3)
+    }
+}
+
+/// The page's query parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// `?bundle=URL`: a bundle folder on the same origin (the default bundle when absent).
+    pub bundle: Option<String>,
+    /// `?backend=cpu|webgpu|auto` (`auto` when absent or unknown).
+    pub backend: BackendChoice,
+    /// `?conference=1`: large type (any value but `0`).
+    pub conference: bool,
+    /// `?recording=cough|breath|lung|heart`: the recording kind chosen at the start.
+    pub recording: Option<RecordingKind>,
+}
+
+impl Query {
+    /// Reads the parameters through `get` (a parameter's value by name).
+    pub fn parse(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            bundle: get("bundle"),
+            backend: get("backend")
+                .and_then(|b| BackendChoice::parse(&b))
+                .unwrap_or(BackendChoice::Auto),
+            conference: get("conference").is_some_and(|v| v != "0"),
+            recording: get("recording").and_then(|r| RecordingKind::from_id(&r)),
+        }
+    }
+}
+
+/// The model as the page sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelState {
+    /// The worker is starting.
+    Starting,
+    /// Loading: what happens and the download's bytes (0 of 0 when nothing is being downloaded).
+    Loading {
+        /// For people.
+        message: String,
+        /// Bytes so far.
+        loaded: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// Ready to screen.
+    Ready(Box<Loaded>),
+    /// Loading failed; the message says what to do.
+    Failed(String),
+}
+
+impl ModelState {
+    /// The loaded model, when ready.
+    pub fn ready(&self) -> Option<&Loaded> {
+        match self {
+            Self::Ready(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Whether the recording's kind must be known to screen: the model has tasks for more than one
+    /// kind (or is not loaded yet, so it is not known).
+    pub fn needs_kind(&self) -> bool {
+        match self {
+            Self::Ready(l) => {
+                let mut kinds: Vec<RecordingKind> =
+                    l.manifest.tasks.iter().map(|t| t.recording).collect();
+                kinds.sort_unstable();
+                kinds.dedup();
+                kinds.len() > 1
+            }
+            _ => true,
+        }
+    }
+
+    /// The download's bytes so far and in all, while there is a download.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        match self {
+            Self::Loading { loaded, total, .. } if *total > 0 => Some((*loaded, *total)),
+            _ => None,
+        }
+    }
+
+    /// The bundle's example recordings (none until the model is ready).
+    pub fn examples(&self) -> Vec<Example> {
+        self.ready()
+            .map(|l| l.manifest.examples.clone())
+            .unwrap_or_default()
+    }
+
+    /// The model line: name and version, backend, where it came from, load time; or what happens.
+    pub fn line(&self) -> String {
+        match self {
+            Self::Ready(l) => {
+                let be = match (l.backend.as_str(), &l.adapter) {
+                    ("webgpu", Some(a)) => format!("WebGPU ({a})"),
+                    ("webgpu", None) => "WebGPU".to_string(),
+                    _ => "CPU (WebAssembly)".to_string(),
+                };
+                let src = if l.downloaded > 0 {
+                    format!("downloaded {}", human_bytes(l.downloaded))
+                } else {
+                    "from this device's cache".to_string()
+                };
+                format!(
+                    "Model {} {} · runs on {be} · {src} · ready in {:.1} s",
+                    l.manifest.name,
+                    l.manifest.version,
+                    l.load_ms / 1000.0
+                )
+            }
+            Self::Loading { message, .. } => message.clone(),
+            Self::Starting => "Starting the analyser…".into(),
+            Self::Failed(m) => format!("The model could not be loaded: {m}"),
+        }
+    }
+}
+
+/// The answer to one screening request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The request's id.
+    pub id: u32,
+    /// The screening and the worker's milliseconds, or a one-line error.
+    pub result: Result<(Screening, f64), String>,
+}
+
+/// Where the page is with the current recording.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Nothing chosen yet.
+    Idle,
+    /// Reading or decoding the named file.
+    Decoding(String),
+    /// Decoded; screening waits for the model or the recording's kind.
+    Decoded,
+    /// The analyser is screening it.
+    Screening,
+    /// Screened: the results are shown.
+    Done,
+    /// Reading, decoding or screening failed; the message says why.
+    Failed(String),
+}
+
+/// A decoded recording with its serial number (each decode gets a new one, so a recording decoded
+/// twice is screened twice); two are equal when their serial numbers are.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Counts the decodes since the page opened, from 1.
+    pub serial: usize,
+    /// The recording.
+    pub analysis: Arc<Analysis>,
+}
+
+impl PartialEq for Decoded {
+    fn eq(&self, other: &Self) -> bool {
+        self.serial == other.serial
+    }
+}
+
+/// What a screening was asked for: the recording, its kind and the backend. The same again is not
+/// screened again; a new kind or backend screens the recording again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenKey {
+    recording: usize,
+    kind: Option<RecordingKind>,
+    backend: String,
+}
+
+/// A screening to ask the analyser for.
+#[derive(Debug, Clone)]
+pub struct ScreenRequest {
+    /// The recording.
+    pub analysis: Arc<Analysis>,
+    /// The kind to screen for (`None` when the model's tasks are all for one kind).
+    pub kind: Option<RecordingKind>,
+    key: ScreenKey,
+}
+
+/// The status line: its text and whether it reports a failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// One line for people.
+    pub text: String,
+    /// Whether it reports a failure (shown as an error).
+    pub error: bool,
+}
+
+impl Status {
+    fn info(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            error: false,
+        }
+    }
+
+    fn error(text: String) -> Self {
+        Self { text, error: true }
+    }
+}
+
+/// What the page does with the current recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageState {
+    stage: Stage,
+    kind: Option<RecordingKind>,
+    recording: Option<Decoded>,
+    decodes: usize,
+    screened: Option<ScreenKey>,
+    pending: Option<u32>,
+    outcome: Option<Outcome>,
+}
+
+impl PageState {
+    /// Nothing chosen yet; `kind` is the recording kind chosen at the start (`?recording=`).
+    pub fn new(kind: Option<RecordingKind>) -> Self {
+        Self {
+            stage: Stage::Idle,
+            kind,
+            recording: None,
+            decodes: 0,
+            screened: None,
+            pending: None,
+            outcome: None,
+        }
+    }
+
+    /// The chosen recording kind.
+    pub fn kind(&self) -> Option<RecordingKind> {
+        self.kind
+    }
+
+    /// The decoded recording (none while a new one is decoded).
+    pub fn recording(&self) -> Option<&Decoded> {
+        self.recording.as_ref()
+    }
+
+    /// The answer to the latest screening request, once it came.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// Whether a file is being read or decoded or a recording screened (inputs are disabled).
+    pub fn busy(&self) -> bool {
+        matches!(self.stage, Stage::Decoding(_) | Stage::Screening)
+    }
+
+    /// The user chose a file of `bytes` bytes: it is read, or refused (`false`) when over
+    /// [`MAX_FILE_BYTES`].
+    pub fn file_chosen(&mut self, name: &str, bytes: u64) -> bool {
+        if bytes > MAX_FILE_BYTES {
+            self.stage = Stage::Failed(format!(
+                "{name} is {}; the page takes files up to 200 MB (about 10 minutes of uncompressed audio)",
+                human_bytes(bytes)
+            ));
+            return false;
+        }
+        self.stage = Stage::Decoding(name.to_string());
+        true
+    }
+
+    /// The user chose one of the bundle's examples: its kind becomes the chosen kind.
+    pub fn example_chosen(&mut self, example: &Example) {
+        self.kind = Some(example.recording);
+        self.stage = Stage::Decoding(example.title.clone());
+    }
+
+    /// The bytes of `name` (a file, a recording or an example) are being decoded; the previous
+    /// recording is dropped.
+    pub fn decoding(&mut self, name: &str) {
+        self.stage = Stage::Decoding(name.to_string());
+        self.recording = None;
+    }
+
+    /// The recording is decoded; it is screened once the model (and its kind, when needed) is there.
+    pub fn decoded(&mut self, analysis: Arc<Analysis>) {
+        self.decodes += 1;
+        self.recording = Some(Decoded {
+            serial: self.decodes,
+            analysis,
+        });
+        self.stage = Stage::Decoded;
+    }
+
+    /// Reading, decoding or recording failed.
+    pub fn failed(&mut self, message: String) {
+        self.stage = Stage::Failed(message);
+    }
+
+    /// The user said what the recording is.
+    pub fn kind_chosen(&mut self, kind: RecordingKind) {
+        self.kind = Some(kind);
+    }
+
+    /// The screening to ask for now, if any: there is a recording, its kind when `model` needs it, a
+    /// ready model, and this recording, kind and backend were not screened yet.
+    pub fn screen_due(&self, model: &ModelState) -> Option<ScreenRequest> {
+        let decoded = self.recording.as_ref()?;
+        let need = model.needs_kind();
+        if need && self.kind.is_none() {
+            return None;
+        }
+        let backend = model.ready()?.backend.clone();
+        let key = ScreenKey {
+            recording: decoded.serial,
+            kind: self.kind,
+            backend,
+        };
+        if self.screened.as_ref() == Some(&key) {
+            return None;
+        }
+        Some(ScreenRequest {
+            analysis: decoded.analysis.clone(),
+            kind: if need { self.kind } else { None },
+            key,
+        })
+    }
+
+    /// `request` was sent with `id`: the page waits for that answer and shows no older one.
+    pub fn screen_sent(&mut self, request: &ScreenRequest, id: u32) {
+        self.screened = Some(request.key.clone());
+        self.stage = Stage::Screening;
+        self.pending = Some(id);
+        self.outcome = None;
+    }
+
+    /// An answer came; it is taken (`true`) only when it answers the latest request.
+    pub fn outcome_received(&mut self, outcome: Outcome) -> bool {
+        if self.pending != Some(outcome.id) {
+            return false;
+        }
+        self.stage = match &outcome.result {
+            Ok(_) => Stage::Done,
+            Err(e) => Stage::Failed(e.clone()),
+        };
+        self.outcome = Some(outcome);
+        true
+    }
+
+    /// The status line for this state and `model`.
+    pub fn status(&self, model: &ModelState) -> Status {
+        match (&self.stage, model) {
+            (Stage::Failed(m), _) => Status::error(format!("Could not analyse the recording: {m}")),
+            (Stage::Decoding(n), _) => Status::info(format!("Reading {n}…")),
+            (_, ModelState::Failed(m)) => {
+                Status::error(format!("The model could not be loaded: {m}"))
+            }
+            (Stage::Screening, _) => Status::info("Analysing the recording…"),
+            (Stage::Done, _) => Status::info("Analysis finished: results below."),
+            (Stage::Decoded, ModelState::Ready(_)) if model.needs_kind() && self.kind.is_none() => {
+                Status::info("Say what the recording is (above) to analyse it.")
+            }
+            (Stage::Decoded, _) => Status::info("The recording is ready; waiting for the model…"),
+            (Stage::Idle, ModelState::Ready(_)) => {
+                Status::info("Ready. Record or choose a recording.")
+            }
+            (
+                Stage::Idle,
+                ModelState::Loading {
+                    message,
+                    loaded,
+                    total,
+                },
+            ) if *total > 0 => Status::info(format!(
+                "{message} {} of {} ({:.0} %)",
+                human_bytes(*loaded),
+                human_bytes(*total),
+                *loaded as f64 * 100.0 / *total as f64
+            )),
+            (Stage::Idle, ModelState::Loading { message, .. }) => Status::info(message.clone()),
+            (Stage::Idle, ModelState::Starting) => Status::info("Starting the analyser…"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

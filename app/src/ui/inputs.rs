@@ -1,0 +1,97 @@
+//! The two ways in: record with the microphone (timer, level meter, live spectrogram) or choose a
+//! file (picker or drag and drop).
+
+use leptos::ev;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use web_sys::{File, HtmlInputElement};
+
+use crate::recorder::{RecState, Recorder, MAX_SECONDS};
+
+/// The record button (`#record`) with its timer and meter, and the drop zone with the file input
+/// (`#file`).
+#[component]
+pub fn Inputs(
+    /// Whether the page is busy (choosing or starting a recording is disabled).
+    #[prop(into)]
+    busy: Signal<bool>,
+    /// The user chose or dropped a file.
+    on_file: Callback<File>,
+    /// A recording stopped: its name and bytes.
+    on_recording: Callback<(String, js_sys::ArrayBuffer)>,
+    /// Recording failed: one line.
+    on_error: Callback<String>,
+) -> impl IntoView {
+    let recorder = Recorder::new();
+    let live = NodeRef::<Canvas>::new();
+    let dragging = RwSignal::new(false);
+
+    let recording = move || {
+        matches!(
+            recorder.state.get(),
+            RecState::Recording { .. } | RecState::Asking
+        )
+    };
+    let on_record = move |_| {
+        if recording() {
+            recorder.stop();
+        } else {
+            recorder.start(live.get_untracked(), on_recording, on_error);
+        }
+    };
+    let on_change = move |ev: ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|l| l.get(0)) {
+            on_file.run(file);
+        }
+        input.set_value("");
+    };
+    let on_drop = move |ev: ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|l| l.get(0))
+        {
+            on_file.run(file);
+        }
+    };
+
+    view! {
+        <div class="inputs">
+            <div class="record">
+                <button type="button" id="record" class="primary" on:click=on_record
+                    prop:disabled=move || busy.get() && !recording()
+                    aria-pressed=move || recording().to_string()>
+                    {move || if recording() { "■ Stop" } else { "● Record" }}
+                </button>
+                {move || match recorder.state.get() {
+                    RecState::Recording { seconds, level_db } => {
+                        let level = ((level_db + 60.0) / 60.0).clamp(0.0, 1.0);
+                        Some(view! {
+                            <span id="rec-timer" class="timer">{format!("{seconds:.1} s of at most {MAX_SECONDS:.0} s")}</span>
+                            <meter id="rec-level" min="0" max="1" value=level.to_string() aria-label="Input level"></meter>
+                            <span class="muted">{format!("{level_db:.0} dBFS")}</span>
+                        }.into_any())
+                    }
+                    RecState::Asking => Some(view! { <span>"Allow the microphone in the browser…"</span> }.into_any()),
+                    RecState::Idle => None,
+                }}
+                <canvas id="live" node_ref=live class="live" class:hidden=move || !recording()
+                    aria-label="Live spectrogram of the microphone"></canvas>
+            </div>
+            <label
+                class="dropzone"
+                class:dragging=move || dragging.get()
+                on:dragover=move |ev: ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+                on:dragleave=move |_| dragging.set(false)
+                on:drop=on_drop
+            >
+                <span>"Choose a recording or drop it here"</span>
+                <small>"WAV, FLAC, MP3, Ogg, M4A, WebM: whatever your browser can decode"</small>
+                <input id="file" type="file" accept="audio/*,.wav,.flac,.mp3,.ogg,.m4a,.webm" on:change=on_change prop:disabled=move || busy.get() />
+            </label>
+        </div>
+    }
+}
