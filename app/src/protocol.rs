@@ -36,8 +36,8 @@ impl BackendChoice {
 pub struct Loaded {
     /// The bundle's manifest.
     pub manifest: Manifest,
-    /// `webgpu` or `cpu`.
-    pub backend: String,
+    /// The backend it runs on: `Webgpu` or `Cpu` (never `Auto`).
+    pub backend: BackendChoice,
     /// The WebGPU adapter's description, when WebGPU is used.
     pub adapter: Option<String>,
     /// Whether the browser offers a WebGPU adapter at all.

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use crate::browser::{download, wav_bytes};
+use crate::protocol::BackendChoice;
 use crate::state::{Decoded, ModelState, Outcome};
 
 /// One sentence on what a score means.
@@ -61,7 +62,7 @@ pub fn result_json(
     manifest: &Manifest,
     file: &str,
     recording: Option<RecordingKind>,
-    backend: &str,
+    backend: BackendChoice,
 ) -> String {
     let now = js_sys::Date::new_0().to_iso_string().as_string();
     let v = json!({
@@ -210,14 +211,14 @@ pub fn ResultPanel(
         let o = outcome.get()?;
         let (s, ms) = o.result.ok()?;
         let (manifest, backend) =
-            model.with(|m| m.ready().map(|l| (l.manifest.clone(), l.backend.clone())))?;
+            model.with(|m| m.ready().map(|l| (l.manifest.clone(), l.backend)))?;
         let rec = kind.get();
         let name = recording
             .with(|d| d.as_ref().map(|d| d.analysis.name.clone()))
             .unwrap_or_default();
         let (s2, m2) = (s.clone(), manifest.clone());
         let on_download = Callback::new(move |_| {
-            let json = result_json(&s2, &m2, &name, rec, &backend);
+            let json = result_json(&s2, &m2, &name, rec, backend);
             download("acula-result.json", json.as_bytes(), "application/json");
             if with_audio.get_untracked() {
                 if let Some(d) = recording.get_untracked() {

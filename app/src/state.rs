@@ -114,9 +114,9 @@ impl ModelState {
     pub fn line(&self) -> String {
         match self {
             Self::Ready(l) => {
-                let be = match (l.backend.as_str(), &l.adapter) {
-                    ("webgpu", Some(a)) => format!("WebGPU ({a})"),
-                    ("webgpu", None) => "WebGPU".to_string(),
+                let be = match (l.backend, &l.adapter) {
+                    (BackendChoice::Webgpu, Some(a)) => format!("WebGPU ({a})"),
+                    (BackendChoice::Webgpu, None) => "WebGPU".to_string(),
                     _ => "CPU (WebAssembly)".to_string(),
                 };
                 let src = if l.downloaded > 0 {
@@ -186,7 +186,7 @@ impl PartialEq for Decoded {
 pub struct ScreenKey {
     recording: usize,
     kind: Option<RecordingKind>,
-    backend: String,
+    backend: BackendChoice,
 }
 
 /// A screening to ask the analyser for.
@@ -322,7 +322,7 @@ impl PageState {
         if need && self.kind.is_none() {
             return None;
         }
-        let backend = model.ready()?.backend.clone();
+        let backend = model.ready()?.backend;
         let key = ScreenKey {
             recording: decoded.serial,
             kind: self.kind,

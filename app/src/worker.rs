@@ -29,7 +29,6 @@ struct State {
     bundle_url: Option<String>,
     bundle: Option<Rc<Bundle>>,
     screener: Option<Rc<Screener>>,
-    backend: &'static str,
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     gpu: Option<Device>,
     queue: VecDeque<(Request, Option<Vec<f32>>)>,
@@ -342,26 +341,26 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
     let adapter = webgpu_adapter().await;
     let mut note = None;
     let (screener, backend, used_adapter) = match (&adapter, choice) {
-        (_, BackendChoice::Cpu) => (None, "cpu", None),
+        (_, BackendChoice::Cpu) => (None, BackendChoice::Cpu, None),
         (None, _) => {
             if choice == BackendChoice::Webgpu {
                 note =
                     Some("this browser offers no WebGPU adapter, so the CPU is used".to_string());
             }
-            (None, "cpu", None)
+            (None, BackendChoice::Cpu, None)
         }
         (Some(a), BackendChoice::Auto) if a.software => {
             note = Some(format!(
                 "WebGPU here is a software renderer ({}), slower than the CPU backend, so the CPU is used",
                 a.description
             ));
-            (None, "cpu", None)
+            (None, BackendChoice::Cpu, None)
         }
         (Some(a), _) => match gpu_screener(&bundle).await {
-            Ok(s) => (Some(s), "webgpu", Some(a.description.clone())),
+            Ok(s) => (Some(s), BackendChoice::Webgpu, Some(a.description.clone())),
             Err(e) => {
                 note = Some(format!("WebGPU failed ({e}), so the CPU is used"));
-                (None, "cpu", None)
+                (None, BackendChoice::Cpu, None)
             }
         },
     };
@@ -374,11 +373,10 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
     };
     STATE.with_borrow_mut(|s| {
         s.screener = Some(Rc::new(screener));
-        s.backend = backend;
     });
     Ok(Reply::Ready(Box::new(Loaded {
         manifest: bundle.manifest.clone(),
-        backend: backend.to_string(),
+        backend,
         adapter: used_adapter,
         webgpu_available: adapter.is_some(),
         note,

@@ -17,7 +17,7 @@ fn ready_with(
 ) -> ModelState {
     ModelState::Ready(Box::new(Loaded {
         manifest,
-        backend: backend.into(),
+        backend: BackendChoice::parse(backend).expect("a backend"),
         adapter: adapter.map(String::from),
         webgpu_available: true,
         note: None,

@@ -18,7 +18,7 @@ pub fn ModelPanel(
     let ready = move || {
         model.with(|m| {
             m.ready()
-                .map(|l| (l.backend.clone(), l.webgpu_available, l.note.clone()))
+                .map(|l| (l.backend, l.webgpu_available, l.note.clone()))
         })
     };
     view! {
@@ -31,10 +31,10 @@ pub fn ModelPanel(
             {move || ready().map(|(backend, gpu, note)| view! {
                 <p class="backend">
                     {note.map(|n| view! { <span class="note" id="backend-note">{n}" "</span> })}
-                    {(backend == "webgpu").then(|| view! {
+                    {(backend == BackendChoice::Webgpu).then(|| view! {
                         <button type="button" id="use-cpu" on:click=move |_| on_switch.run(BackendChoice::Cpu)>"Use the CPU instead"</button>
                     })}
-                    {(backend != "webgpu" && gpu).then(|| view! {
+                    {(backend != BackendChoice::Webgpu && gpu).then(|| view! {
                         <button type="button" id="use-webgpu" on:click=move |_| on_switch.run(BackendChoice::Webgpu)>"Use WebGPU instead"</button>
                     })}
                 </p>
