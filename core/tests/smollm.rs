@@ -224,7 +224,10 @@ fn embeddings_match_the_python_reference() {
 #[test]
 fn padded_embedding_throughput() {
     if cfg!(debug_assertions) {
-        eprintln!("SKIPPED padded_embedding_throughput: a debug build; run with --release to see the throughput");
+        common::skip(
+            "padded_embedding_throughput",
+            "a debug build; run with --release to see the throughput",
+        );
         return;
     }
     let Some(lm) = common::or_skip("padded_embedding_throughput", model()) else {

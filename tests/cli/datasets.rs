@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::{acula, data, read_npy};
+use super::{acula, data, read_npy, skip};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -18,10 +18,11 @@ fn stderr(o: &Output) -> String {
 fn data_list_finds_every_real_dataset() {
     let d = data();
     if !d.is_dir() {
-        eprintln!(
-            "SKIPPED data_list_finds_every_real_dataset: {} is absent (the real datasets; see ../shared/data/README.md)",
+        let why = format!(
+            "{} is absent (the real datasets; see ../shared/data/README.md)",
             d.display()
         );
+        skip("data_list_finds_every_real_dataset", &why);
         return;
     }
     let o = acula().args(["data", "list"]).arg(&d).output().unwrap();

@@ -1,5 +1,6 @@
 //! Helpers shared by the model tests: where the fetched models are, and cosine similarity.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 /// `$ACULA_CACHE/models/<rel>` (cache default `~/.cache/acula`, as `scripts/fetch-models.sh` uses) if
@@ -27,10 +28,16 @@ pub fn model_path(rel: &str, fetch: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// The value, or `None` after printing `SKIPPED <test>: <why>` to stderr. The test then returns and
-/// passes, but says that it did not run (`scripts/test.sh` fetches the models, so there it runs).
+/// Prints `SKIPPED <test>: <why>` to the process's stderr, past the test harness's capture, so that a
+/// plain `cargo test` shows which tests did not run.
+pub fn skip(test: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// The value, or `None` after [`skip`] says why not. The test then returns and passes, but says that
+/// it did not run (`scripts/test.sh` fetches the models, so there it runs).
 pub fn or_skip<T>(test: &str, found: Result<T, String>) -> Option<T> {
-    found.map_err(|why| eprintln!("SKIPPED {test}: {why}")).ok()
+    found.map_err(|why| skip(test, &why)).ok()
 }
 
 /// Cosine similarity, accumulated in f64.
