@@ -337,8 +337,8 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
     };
     let examples = demo_examples(&args.data)?;
     let task = |dir: &Path, task: &str| {
-        TaskRef::from_str(&format!("{}:{task}", dir.display()))
-            .map_err(|e| Failure::usage(format!("--data: {e}")))
+        let spec = format!("{}:{task}", dir.display());
+        TaskRef::from_str(&spec).map_err(|e| Failure::usage(format!("--task {spec}: {e}")))
     };
     let tasks = vec![
         task(&args.data.join("covid19-cough"), "covid")?,

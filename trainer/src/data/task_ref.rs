@@ -28,12 +28,10 @@ pub struct TaskRef {
     spec: String,
 }
 
-/// A `--task` that is not `DATASET_DIR:TASK[:FIELD=VALUE]`.
+/// A `--task` that is not `DATASET_DIR:TASK[:FIELD=VALUE]` (clap's message names the value).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{spec}: write it as DATASET_DIR:TASK or DATASET_DIR:TASK:FIELD=VALUE")]
-pub struct TaskRefError {
-    spec: String,
-}
+#[error("write it as DATASET_DIR:TASK or DATASET_DIR:TASK:FIELD=VALUE")]
+pub struct TaskRefError;
 
 impl FromStr for TaskRef {
     type Err = TaskRefError;
@@ -52,9 +50,7 @@ impl FromStr for TaskRef {
             }
             _ => (spec, None),
         };
-        let (dir, task) = rest.rsplit_once(':').ok_or_else(|| TaskRefError {
-            spec: spec.to_string(),
-        })?;
+        let (dir, task) = rest.rsplit_once(':').ok_or(TaskRefError)?;
         Ok(Self {
             dir: PathBuf::from(dir),
             task: task.to_string(),
@@ -144,7 +140,7 @@ mod tests {
         let e = "no-task-here".parse::<TaskRef>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no-task-here: write it as DATASET_DIR:TASK or DATASET_DIR:TASK:FIELD=VALUE"
+            "write it as DATASET_DIR:TASK or DATASET_DIR:TASK:FIELD=VALUE"
         );
     }
 }

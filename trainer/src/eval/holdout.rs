@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::{select, task_folds, Key};
+use super::folds::{task_folds, Key};
+use super::tasks::select;
 use crate::data::TaskRef;
 use crate::Failure;
 
