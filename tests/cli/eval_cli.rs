@@ -161,6 +161,31 @@ fn holdout_then_align_then_eval() {
     assert_eq!(probe.len(), 2);
     assert_eq!(probe[0]["mean"], cells[0]["mean"]);
     assert!(after["evaluation"]["retrieval"][0]["examples"].is_null());
+    // The rewrite changes the `evaluation` field only: every other value is equal (numbers to the bit)
+    // and every key outside `evaluation` comes in the same order as before.
+    let strip = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("evaluation");
+        v
+    };
+    assert_eq!(strip(after.clone()), strip(before.clone()));
+    let keys = |text: &str| -> Vec<String> {
+        let mut inside = false;
+        let mut out = Vec::new();
+        for line in text.lines() {
+            if line.starts_with("  \"") {
+                inside = line.starts_with("  \"evaluation\"");
+            }
+            let t = line.trim_start();
+            if !inside && t.starts_with('"') && t.contains("\": ") {
+                out.push(t.split("\": ").next().unwrap().to_string());
+            }
+        }
+        out
+    };
+    let after_text = std::fs::read_to_string(bundle.join("manifest.json")).unwrap();
+    let before_keys = keys(std::str::from_utf8(&original).unwrap());
+    assert!(before_keys.len() > 100, "{}", before_keys.len());
+    assert_eq!(keys(&after_text), before_keys);
 
     // A regression task (age from the demographics): leave one subject out, MAE in years.
     let reg = tmp.path().join("eval-age");
