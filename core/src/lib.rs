@@ -23,6 +23,7 @@ pub mod quality;
 pub mod recording;
 pub mod retrieval;
 pub mod screen;
+pub mod statistics;
 #[cfg(feature = "text")]
 pub mod text;
 pub mod weights;

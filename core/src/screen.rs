@@ -9,7 +9,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{
-    Bundle, ChunkConfig, Manifest, ReportEntry, TaskSpec, HEADS_FILE, INDEX_FILE, MODEL_FILE,
+    Bundle, ChunkConfig, Familiarity, HeadInput, Manifest, ReportEntry, TaskSpec, FAMILIARITY_FILE,
+    HEADS_FILE, INDEX_FILE, MODEL_FILE,
 };
 use crate::encoder::{Encoder, ProjectionHead};
 use crate::error::{BundleError, Error, ModelError};
@@ -19,7 +20,7 @@ use crate::retrieval::{normalise, EmbeddingIndex};
 use crate::weights::Weights;
 use crate::{FrontEnd, ProcessOptions};
 
-/// One task's linear head on the joint embedding.
+/// One task's linear head on the concatenation of its inputs (`spec.inputs`).
 #[derive(Debug, Clone)]
 pub struct TaskHead {
     /// What the task is.
@@ -31,7 +32,7 @@ pub struct TaskHead {
 }
 
 impl TaskHead {
-    /// Softmax probabilities of the labels for an embedding of the head's width.
+    /// Softmax probabilities of the labels for an input of the head's width.
     /// (The maths, in f64, is [`crate::head::probabilities`].)
     pub fn probabilities(&self, embedding: &[f32]) -> Vec<f32> {
         crate::head::probabilities(&self.weight, &self.bias, embedding)
@@ -59,6 +60,70 @@ pub struct Analysis {
     pub chunks: Vec<ChunkSpan>,
     /// The L2-normalised joint-space embedding.
     pub embedding: Option<Vec<f32>>,
+    /// The encoder's clip embedding (before the audio head).
+    pub encoder: Option<Vec<f32>>,
+    /// The log-mel and MFCC statistics ([`crate::statistics`]).
+    pub statistics: Option<Vec<f32>>,
+}
+
+impl Analysis {
+    /// The concatenation of `inputs` (`None` when the quality check failed).
+    pub fn input(&self, inputs: &[HeadInput]) -> Option<Vec<f32>> {
+        let mut out = Vec::new();
+        for i in inputs {
+            let part = match i {
+                HeadInput::Joint => self.embedding.as_ref(),
+                HeadInput::Encoder => self.encoder.as_ref(),
+                HeadInput::Statistics => self.statistics.as_ref(),
+            }?;
+            out.extend_from_slice(part);
+        }
+        Some(out)
+    }
+}
+
+/// The familiarity references of one recording kind (see [`crate::bundle::FamiliaritySpec`]).
+#[derive(Debug, Clone)]
+struct References {
+    kind: RecordingKind,
+    /// Per-value mean and scale of the standardisation.
+    mean: Vec<f32>,
+    scale: Vec<f32>,
+    /// `[n, width]` standardised reference rows.
+    rows: Vec<f32>,
+    width: usize,
+    threshold: f32,
+}
+
+/// The familiarity distance of standardised `z` to `rows` (`[n, z.len()]`): the mean Euclidean
+/// distance to the `k` nearest rows, divided by `√width`. The trainer fits thresholds with it.
+pub fn familiarity_distance(z: &[f32], rows: &[f32], k: usize) -> f32 {
+    let w = z.len().max(1);
+    let mut d: Vec<f64> = rows
+        .chunks(w)
+        .map(|r| {
+            r.iter()
+                .zip(z)
+                .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    if d.is_empty() {
+        return f32::INFINITY;
+    }
+    d.sort_by(f64::total_cmp);
+    let k = k.clamp(1, d.len());
+    (d[..k].iter().sum::<f64>() / k as f64 / (w as f64).sqrt()) as f32
+}
+
+/// `x` standardised by `mean` and `scale`.
+pub fn standardise(x: &[f32], mean: &[f32], scale: &[f32]) -> Vec<f32> {
+    x.iter()
+        .zip(mean)
+        .zip(scale)
+        .map(|((v, m), s)| (v - m) / s)
+        .collect()
 }
 
 /// One task's result.
@@ -72,6 +137,12 @@ pub struct TaskScore {
     pub label: String,
     /// Every label's probability.
     pub probabilities: BTreeMap<String, f32>,
+    /// Whether `score` is a calibrated probability (an "estimated probability"), not only a score.
+    #[serde(default)]
+    pub calibrated: bool,
+    /// Whether the task was trained on synthetic recordings only (a research task).
+    #[serde(default)]
+    pub research: bool,
 }
 
 /// One similar report.
@@ -100,6 +171,17 @@ pub struct Screening {
     pub scores: Vec<TaskScore>,
     /// The most similar reports, best first.
     pub reports: Vec<SimilarReport>,
+    /// How familiar the recording is to each recording kind checked; the tasks of an unfamiliar
+    /// kind get no score.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub familiarity: Vec<Familiarity>,
+}
+
+impl Screening {
+    /// The checked kinds the recording is unfamiliar to.
+    pub fn unfamiliar(&self) -> impl Iterator<Item = &Familiarity> {
+        self.familiarity.iter().filter(|f| !f.familiar)
+    }
 }
 
 /// What to screen for.
@@ -128,6 +210,7 @@ pub struct Screener {
     encoder: Encoder,
     audio_head: ProjectionHead,
     heads: Vec<TaskHead>,
+    references: Vec<References>,
     reports: Vec<ReportEntry>,
     index: EmbeddingIndex,
     device: Device,
@@ -158,14 +241,18 @@ impl Screener {
             .into());
         }
         let index = EmbeddingIndex::from_rows(cols, emb)?;
-        Self::from_parts(
+        let mut s = Self::from_parts(
             m.clone(),
             bundle.file(MODEL_FILE)?,
             Some(bundle.file(HEADS_FILE)?),
             bundle.reports()?,
             index,
             device,
-        )
+        )?;
+        if m.familiarity.is_some() {
+            s.references = load_references(m, bundle.file(FAMILIARITY_FILE)?)?;
+        }
+        Ok(s)
     }
 
     /// A screener from the bundle's parts (the trainer uses it before the heads and the index exist).
@@ -195,12 +282,13 @@ impl Screener {
             for spec in &manifest.tasks {
                 let (weight, [c, d]) = matrix(&hw, &format!("{}.weight", spec.id))?;
                 let (bias, bshape) = hw.values(&format!("{}.bias", spec.id))?;
-                if c != spec.labels.len() || d != h.dim || bshape != [c] {
+                let width = HeadInput::total_width(&spec.inputs, &manifest);
+                if c != spec.labels.len() || d != width || bshape != [c] || spec.inputs.is_empty() {
                     return Err(BundleError::Inconsistent(format!(
-                        "the head of task {} is {c} × {d} with bias {bshape:?}; it needs {} × {}",
+                        "the head of task {} is {c} × {d} with bias {bshape:?}; its inputs {:?} need {} × {width}",
                         spec.id,
+                        spec.inputs,
                         spec.labels.len(),
-                        h.dim
                     ))
                     .into());
                 }
@@ -226,6 +314,7 @@ impl Screener {
             encoder,
             audio_head,
             heads: task_heads,
+            references: Vec::new(),
             reports,
             index,
             device: device.clone(),
@@ -246,17 +335,18 @@ impl Screener {
     /// only (synchronous read-backs): in the browser use [`Self::analyse_async`].
     pub fn analyse(&self, samples: &[f32], sample_rate: u32) -> Result<Analysis, Error> {
         let p = self.prepare(samples, sample_rate)?;
-        let embedding = match &p.features {
+        let embeddings = match &p.features {
             Some(f) => {
                 let c = &self.manifest.chunk;
                 let emb =
                     self.encoder
                         .embed_clip(&f.data, f.frames, f.n_mels, c.frames, c.min_frames)?;
-                Some(self.joint(crate::encoder::values(self.head_input(emb))?)?)
+                let joint = self.joint(crate::encoder::values(self.head_input(emb.clone()))?)?;
+                Some((joint, emb))
             }
             None => None,
         };
-        Ok(p.into_analysis(embedding))
+        Ok(p.into_analysis(embeddings))
     }
 
     /// [`Self::analyse`] with asynchronous read-backs (required on WebGPU).
@@ -266,19 +356,19 @@ impl Screener {
         sample_rate: u32,
     ) -> Result<Analysis, Error> {
         let p = self.prepare(samples, sample_rate)?;
-        let embedding = match &p.features {
+        let embeddings = match &p.features {
             Some(f) => {
                 let c = &self.manifest.chunk;
                 let emb = self
                     .encoder
                     .embed_clip_async(&f.data, f.frames, f.n_mels, c.frames, c.min_frames)
                     .await?;
-                let out = crate::encoder::values_async(self.head_input(emb)).await?;
-                Some(self.joint(out)?)
+                let out = crate::encoder::values_async(self.head_input(emb.clone())).await?;
+                Some((self.joint(out)?, emb))
             }
             None => None,
         };
-        Ok(p.into_analysis(embedding))
+        Ok(p.into_analysis(embeddings))
     }
 
     /// One forward pass of a silent chunk with an asynchronous read-back: compiles the GPU kernels
@@ -313,13 +403,55 @@ impl Screener {
         prepare(&self.front_end, &m.quality, &m.chunk, samples, sample_rate)
     }
 
-    /// The scores of the tasks for `recording` (every task when `None`).
-    pub fn scores(&self, embedding: &[f32], recording: Option<RecordingKind>) -> Vec<TaskScore> {
-        self.heads
+    /// How familiar the analysed recording is to the training recordings of `kind` (`None` when
+    /// the bundle has no references for that kind or the quality check failed).
+    pub fn familiarity(&self, a: &Analysis, kind: RecordingKind) -> Option<Familiarity> {
+        let spec = self.manifest.familiarity.as_ref()?;
+        let r = self.references.iter().find(|r| r.kind == kind)?;
+        let x = a.input(&spec.inputs)?;
+        if x.len() != r.width {
+            return None;
+        }
+        let distance = familiarity_distance(&standardise(&x, &r.mean, &r.scale), &r.rows, spec.k);
+        Some(Familiarity {
+            recording: kind,
+            distance,
+            threshold: r.threshold,
+            familiar: distance <= r.threshold,
+        })
+    }
+
+    /// The scores of the tasks for `recording` (every task when `None`), and the familiarity of
+    /// each kind checked: the tasks of a kind the recording is unfamiliar to are not scored.
+    pub fn scores(
+        &self,
+        a: &Analysis,
+        recording: Option<RecordingKind>,
+    ) -> (Vec<TaskScore>, Vec<Familiarity>) {
+        let mut kinds: Vec<RecordingKind> = self
+            .heads
+            .iter()
+            .map(|h| h.spec.recording)
+            .filter(|k| recording.is_none_or(|r| *k == r))
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let familiarity: Vec<Familiarity> = kinds
+            .iter()
+            .filter_map(|k| self.familiarity(a, *k))
+            .collect();
+        let scores = self
+            .heads
             .iter()
             .filter(|h| recording.is_none_or(|r| h.spec.recording == r))
-            .map(|h| {
-                let p = h.probabilities(embedding);
+            .filter(|h| {
+                !familiarity
+                    .iter()
+                    .any(|f| f.recording == h.spec.recording && !f.familiar)
+            })
+            .filter_map(|h| Some((h, a.input(&h.spec.inputs)?)))
+            .map(|(h, x)| {
+                let p = h.probabilities(&x);
                 let best = p
                     .iter()
                     .enumerate()
@@ -339,9 +471,12 @@ impl Screener {
                     score,
                     label: h.spec.labels[best].clone(),
                     probabilities: h.spec.labels.iter().cloned().zip(p).collect(),
+                    calibrated: h.spec.calibration.is_some(),
+                    research: h.spec.research(),
                 }
             })
-            .collect()
+            .collect();
+        (scores, familiarity)
     }
 
     /// The `k` reports closest to `embedding`.
@@ -379,15 +514,19 @@ impl Screener {
 
     /// Scores and similar reports of an analysis.
     fn finish(&self, a: Analysis, opts: &ScreenOptions) -> Result<Screening, Error> {
-        let (scores, reports) = match &a.embedding {
-            Some(e) => (self.scores(e, opts.recording), self.similar(e, opts.top_k)?),
-            None => (Vec::new(), Vec::new()),
+        let ((scores, familiarity), reports) = match &a.embedding {
+            Some(e) => (
+                self.scores(&a, opts.recording),
+                self.similar(e, opts.top_k)?,
+            ),
+            None => (Default::default(), Vec::new()),
         };
         Ok(Screening {
             quality: a.quality,
             chunks: a.chunks,
             scores,
             reports,
+            familiarity,
         })
     }
 
@@ -471,11 +610,54 @@ pub fn prepare(
 }
 
 impl Prepared {
-    fn into_analysis(self, embedding: Option<Vec<f32>>) -> Analysis {
+    /// The analysis, given the joint and encoder embeddings of the features.
+    fn into_analysis(self, embeddings: Option<(Vec<f32>, Vec<f32>)>) -> Analysis {
+        let statistics = self.features.as_ref().map(crate::statistics::statistics);
+        let (embedding, encoder) = embeddings.unzip();
         Analysis {
             quality: self.quality,
             chunks: self.chunks,
             embedding,
+            encoder,
+            statistics,
         }
     }
+}
+
+/// Reads the familiarity references of every kind the manifest describes.
+fn load_references(m: &Manifest, bytes: &[u8]) -> Result<Vec<References>, Error> {
+    let Some(spec) = &m.familiarity else {
+        return Ok(Vec::new());
+    };
+    let w = Weights::parse(bytes)?;
+    let width = HeadInput::total_width(&spec.inputs, m);
+    let mut out = Vec::new();
+    for k in &spec.kinds {
+        let id = k.recording.id();
+        let (rows, [n, d]) = matrix(&w, &format!("{id}.references"))?;
+        let (mean, ms) = w.values(&format!("{id}.mean"))?;
+        let (scale, ss) = w.values(&format!("{id}.scale"))?;
+        if d != width || n != k.references || ms != [d] || ss != [d] || n == 0 {
+            return Err(BundleError::Inconsistent(format!(
+                "{FAMILIARITY_FILE}: {id} holds {n} × {d} references with mean {ms:?} and scale {ss:?}; the manifest says {} × {width}",
+                k.references
+            ))
+            .into());
+        }
+        if scale.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(BundleError::Inconsistent(format!(
+                "{FAMILIARITY_FILE}: {id}.scale has a value that is not a positive number"
+            ))
+            .into());
+        }
+        out.push(References {
+            kind: k.recording,
+            mean,
+            scale,
+            rows,
+            width: d,
+            threshold: k.threshold,
+        });
+    }
+    Ok(out)
 }

@@ -117,6 +117,21 @@ fn export_then_predict() {
     assert_eq!(task["recording"], "heart");
     assert_eq!(task["synthetic"], true);
     assert!(task["metrics"]["test_auroc"].is_number(), "{task}");
+    // Every input set was tried and tested; the binary head is calibrated; the familiarity check
+    // has references for heart recordings.
+    assert_eq!(task["metrics"]["candidates"].as_array().unwrap().len(), 5);
+    assert!(task["inputs"].as_array().is_some_and(|i| !i.is_empty()));
+    assert!(task["calibration"]["method"]
+        .as_str()
+        .unwrap()
+        .contains("Platt"));
+    assert_eq!(m["familiarity"]["kinds"][0]["recording"], "heart");
+    assert!(
+        m["files"]["familiarity.safetensors"]["bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 
     // Two recordings, random bytes, a missing file, silence: one object each, in order.
     let wavs: Vec<PathBuf> = std::fs::read_dir(ds.join("training_data"))
@@ -300,6 +315,41 @@ fn export_then_predict() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+
+    // `acula refit` fits the heads again on the bundle's own encoder: the encoder, reports and
+    // index are kept byte for byte, the heads give the same scores (same data, same folds), and an
+    // existing --out is refused without --force.
+    let refit = tmp.path().join("refit");
+    let task_arg = format!("{}:murmur", ds.display());
+    ok(acula()
+        .args(["refit", "--bundle"])
+        .arg(&bundle)
+        .args(["--task", &task_arg, "--out"])
+        .arg(&refit));
+    for f in [
+        "model.safetensors",
+        "reports.json",
+        "reports.safetensors",
+        "heads.safetensors",
+    ] {
+        assert_eq!(
+            std::fs::read(bundle.join(f)).unwrap(),
+            std::fs::read(refit.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let (code, again, _) = predict_json(&refit, &files[..1], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(again[0]["scores"], arr[0]["scores"]);
+    let o = acula()
+        .args(["refit", "--bundle"])
+        .arg(&bundle)
+        .args(["--task", &task_arg, "--out"])
+        .arg(&refit)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
 }
 
 #[test]

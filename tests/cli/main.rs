@@ -6,6 +6,7 @@ mod bundle;
 mod datasets;
 mod eval_cli;
 mod train;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -45,6 +45,8 @@ enum Command {
     Align(train::align::AlignArgs),
     /// Write a model bundle from an alignment run: weights, task heads, report index, manifest.
     Export(export::ExportArgs),
+    /// Fit a bundle's task heads and familiarity check again on its own encoder (no alignment run).
+    Refit(export::refit::RefitArgs),
     /// Screen recordings with a model bundle: quality, task scores, similar clinical reports.
     Predict(predict::PredictArgs),
     /// Linear-probe evaluation (OPERA protocol) of representations on tasks, with baselines.
@@ -90,6 +92,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Align(args) => train::align::run(&args),
         Command::Train(args) => recipe::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Refit(args) => export::refit::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Holdout(args) => eval::holdout::run(&args),

@@ -53,9 +53,19 @@ struct ScoreOut {
     score: f32,
     label: String,
     probabilities: BTreeMap<String, f32>,
+    /// Whether `score` is a calibrated probability ("estimated probability") or only a score.
+    calibrated: bool,
     /// The bundle's held-out AUROC for the task.
     test_auroc: Option<f64>,
+    /// Its bootstrap 95 % interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_interval: Option<[f64; 2]>,
+    /// The held-out AUROC within each recording channel (where the label goes with the channel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_auroc_by_group: Option<BTreeMap<String, Option<f64>>>,
     synthetic: bool,
+    /// Trained on synthetic recordings only: a research task, not a screening result.
+    research: bool,
 }
 
 /// One file's result as printed with `--json`.
@@ -64,8 +74,17 @@ struct FileOut {
     file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// `ok`, the quality verdict (`too_quiet`, …) or `unfamiliar` (unlike the training recordings
+    /// of the kind: no score).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<String>,
+    /// Why there is no score, in words (quality or familiarity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     quality: Option<acula_core::quality::Quality>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    familiarity: Vec<acula_core::bundle::Familiarity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chunks: Option<Vec<acula_core::screen::ChunkSpan>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +146,20 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
         let seconds = t0.elapsed().as_secs_f64();
         let o = match result {
             Ok(sc) => {
+                let unfamiliar: Vec<String> = sc.unfamiliar().map(|f| f.message()).collect();
+                let (verdict, message) = if !sc.quality.is_ok() {
+                    let v = serde_json::to_value(sc.quality.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string));
+                    (v, Some(sc.quality.message.clone()))
+                } else if !unfamiliar.is_empty() && sc.scores.is_empty() {
+                    (Some("unfamiliar".to_string()), Some(unfamiliar.join(" ")))
+                } else {
+                    (
+                        Some("ok".to_string()),
+                        (!unfamiliar.is_empty()).then(|| unfamiliar.join(" ")),
+                    )
+                };
                 let scores = sc
                     .scores
                     .into_iter()
@@ -139,8 +172,14 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                                 score: s.score,
                                 label: s.label,
                                 probabilities: s.probabilities,
+                                calibrated: s.calibrated,
                                 test_auroc: spec.and_then(|t| t.metrics.as_ref()?.test_auroc),
+                                test_interval: spec.and_then(|t| t.metrics.as_ref()?.test_interval),
+                                test_auroc_by_group: spec
+                                    .and_then(|t| t.metrics.as_ref()?.test_by_group.as_ref())
+                                    .map(|g| g.iter().map(|(k, v)| (k.clone(), v.auroc)).collect()),
                                 synthetic: spec.is_some_and(|t| t.synthetic),
+                                research: s.research,
                             },
                         )
                     })
@@ -148,7 +187,10 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                 FileOut {
                     file,
                     error: None,
+                    verdict,
+                    message,
                     quality: Some(sc.quality),
+                    familiarity: sc.familiarity,
                     chunks: Some(sc.chunks),
                     scores: Some(scores),
                     reports: Some(sc.reports),
@@ -160,7 +202,10 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                 FileOut {
                     file,
                     error: Some(e.to_string()),
+                    verdict: None,
+                    message: None,
                     quality: None,
+                    familiarity: Vec::new(),
                     chunks: None,
                     scores: None,
                     reports: None,
@@ -189,6 +234,38 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The score as people read it: an estimated probability when calibrated, else a bare score.
+fn score_words(s: &ScoreOut) -> String {
+    if s.calibrated {
+        format!("estimated probability {:.0} %", 100.0 * s.score)
+    } else {
+        format!("score {:.3}", s.score)
+    }
+}
+
+/// How good the score is, from the manifest: held-out AUROC, its interval, within each channel;
+/// and the research-task mark.
+fn quality_words(s: &ScoreOut) -> String {
+    let mut out = String::new();
+    if let Some(a) = s.test_auroc {
+        out.push_str(&format!(", held-out AUROC {a:.2}"));
+        if let Some([lo, hi]) = s.test_interval {
+            out.push_str(&format!(" [{lo:.2}, {hi:.2}]"));
+        }
+    }
+    if let Some(g) = &s.test_auroc_by_group {
+        let within: Vec<String> = g
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v.map_or("n/a".into(), |a| format!("{a:.2}"))))
+            .collect();
+        out.push_str(&format!("; within channel: {}", within.join(", ")));
+    }
+    if s.research {
+        out.push_str("; research task, trained on synthetic sounds only");
+    }
+    out
+}
+
 fn print_text(o: &FileOut) {
     println!("{}", o.file);
     if let Some(e) = &o.error {
@@ -207,17 +284,19 @@ fn print_text(o: &FileOut) {
             q.seconds, q.active_dbfs
         );
     }
+    if o.verdict.as_deref() == Some("unfamiliar") {
+        println!("  unfamiliar: {}", o.message.as_deref().unwrap_or_default());
+    } else if let Some(m) = &o.message {
+        println!("  note: {m}");
+    }
     if let Some(scores) = &o.scores {
         for (id, s) in scores {
-            let auroc = s
-                .test_auroc
-                .map_or(String::new(), |a| format!(", held-out AUROC {a:.2}"));
-            let syn = if s.synthetic {
-                ", trained on synthetic data"
-            } else {
-                ""
-            };
-            println!("  {id:<26} {:.3}  ({}{auroc}{syn})", s.score, s.name);
+            println!(
+                "  {id:<26} {}  ({}{})",
+                score_words(s),
+                s.name,
+                quality_words(s)
+            );
         }
     }
     if let Some(reports) = &o.reports {

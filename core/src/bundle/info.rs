@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::HeadInput;
+
 /// Keys a newer (or hand-edited) manifest may hold that this build does not name.
 pub type Extra = BTreeMap<String, serde_json::Value>;
 
@@ -40,9 +42,50 @@ pub struct LambdaPoint {
     pub val_log_loss: Option<f64>,
 }
 
+/// One input set tried for a task head: chosen by cross-validation on training + validation
+/// subjects, and every one of them measured once on the test subjects (reported in full, so the
+/// choice can be checked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadCandidate {
+    /// Whether this is the head the bundle ships.
+    pub chosen: bool,
+    /// Pooled out-of-fold AUROC on training + validation subjects (the selection criterion).
+    pub cv_auroc: Option<f64>,
+    /// The inputs the head reads.
+    pub inputs: Vec<HeadInput>,
+    /// The L2 strength chosen for it by cross-validation.
+    pub lambda: f64,
+    /// AUROC on the test subjects.
+    pub test_auroc: Option<f64>,
+    /// The test AUROC within each recording channel or device (see [`HeadMetrics::group_by`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_by_group: Option<BTreeMap<String, GroupAuroc>>,
+    /// A bootstrap 95 % interval of the test AUROC (1,000 resamples of the test recordings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_interval: Option<[f64; 2]>,
+}
+
+/// The test AUROC within one group of recordings (e.g. one recording channel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupAuroc {
+    /// AUROC within the group (`null` when a class is missing there).
+    pub auroc: Option<f64>,
+    /// Its bootstrap 95 % interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
+    /// Test recordings of the group per class.
+    pub per_class: Vec<usize>,
+}
+
 /// What a task head measured (the manifest's `tasks[].metrics`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HeadMetrics {
+    /// Every input set tried, with its test AUROC (heads fitted before 2026-11-30 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<HeadCandidate>>,
+    /// What the groups of `test_by_group` are, in words (`recording channel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
     /// The L2 strength chosen on validation subjects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lambda: Option<f64>,
@@ -64,6 +107,13 @@ pub struct HeadMetrics {
     /// AUROC on the held-out test subjects (`null` when a class is missing there).
     #[serde(default)]
     pub test_auroc: Option<f64>,
+    /// The test AUROC within each group of `group_by` (where the label goes with the group, the
+    /// overall AUROC can measure the group rather than the condition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_by_group: Option<BTreeMap<String, GroupAuroc>>,
+    /// A bootstrap 95 % interval of `test_auroc` (1,000 resamples of the test recordings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_interval: Option<[f64; 2]>,
     /// Test recordings per class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_per_class: Option<Vec<usize>>,

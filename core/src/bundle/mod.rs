@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `manifest.json` | [`Manifest`]: format version, front end, encoder, tasks, teacher, training data, metrics, and the sha256 and size of every other file |
 //! | `model.safetensors` | the encoder (PyTorch OPERA-GT names under `encoder.`) and the audio projection head (`audio_head.fc1`, `audio_head.fc2`); half precision |
-//! | `heads.safetensors` | one linear head per screening task on the 512-d joint space: `<task>.weight` `[labels, 512]`, `<task>.bias` `[labels]`; f32 |
+//! | `heads.safetensors` | one linear head per screening task on the concatenation of its [`HeadInput`]s (the 512-d joint embedding by default): `<task>.weight` `[labels, width]`, `<task>.bias` `[labels]`; f32 |
+//! | `familiarity.safetensors` | optional ([`FamiliaritySpec`]): per recording kind, `<kind>.references` `[n, width]` (half precision), `<kind>.mean` and `<kind>.scale` `[width]` (f32) |
 //! | `reports.json` | the report index's texts and where each came from ([`ReportEntry`]) |
 //! | `reports.safetensors` | `embeddings` `[reports, 512]`: the reports in the joint space (text head output, L2-normalised); half precision |
 //!
@@ -13,15 +14,20 @@
 //! [`Bundle::new`] refuses a bundle whose format, version, sizes or checksums do not match.
 
 mod info;
+mod trust;
 
 use std::collections::BTreeMap;
 
 pub use info::{
-    DatasetInfo, EvalTask, Evaluation, Extra, HeadMetrics, LambdaPoint, ProbeCell, RecordingCounts,
-    RetrievalRow, RetrievalScores, StageInfo, TrainingInfo, ZeroShotScores,
+    DatasetInfo, EvalTask, Evaluation, Extra, GroupAuroc, HeadCandidate, HeadMetrics, LambdaPoint,
+    ProbeCell, RecordingCounts, RetrievalRow, RetrievalScores, StageInfo, TrainingInfo,
+    ZeroShotScores,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+pub use trust::{
+    Calibration, Familiarity, FamiliaritySpec, HeadInput, KindFamiliarity, ReliabilityBin,
+};
 
 use crate::encoder::EncoderConfig;
 use crate::error::BundleError;
@@ -43,6 +49,8 @@ pub const HEADS_FILE: &str = "heads.safetensors";
 pub const REPORTS_FILE: &str = "reports.json";
 /// Report embeddings.
 pub const INDEX_FILE: &str = "reports.safetensors";
+/// Reference embeddings of the familiarity check (optional; see [`FamiliaritySpec`]).
+pub const FAMILIARITY_FILE: &str = "familiarity.safetensors";
 /// The files every bundle has besides the manifest.
 pub const FILES: [&str; 4] = [MODEL_FILE, HEADS_FILE, REPORTS_FILE, INDEX_FILE];
 
@@ -102,6 +110,20 @@ pub struct TaskSpec {
     /// What the head measured on validation and held-out subjects (`null` when not recorded).
     #[serde(default)]
     pub metrics: Option<HeadMetrics>,
+    /// What the head reads, concatenated in this order (older bundles: the joint embedding).
+    #[serde(default = "trust::joint_only")]
+    pub inputs: Vec<HeadInput>,
+    /// How the scores were calibrated (`null`: they are scores, not estimated probabilities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+impl TaskSpec {
+    /// Whether the task was trained on synthetic recordings only: a research task, not shown to
+    /// patients by default.
+    pub fn research(&self) -> bool {
+        self.synthetic
+    }
 }
 
 /// The teacher the encoder was aligned with.
@@ -160,6 +182,9 @@ pub struct Manifest {
     pub evaluation: Option<Evaluation>,
     /// The report index.
     pub reports: ReportsInfo,
+    /// The familiarity check (`null` in older bundles: every recording is scored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub familiarity: Option<FamiliaritySpec>,
     /// Every other file of the bundle with its size and sha256.
     pub files: BTreeMap<String, FileEntry>,
     /// Real example recordings shipped with the bundle (the page's demo set); each file is also in
@@ -278,6 +303,11 @@ impl Manifest {
             if !self.files.contains_key(f) {
                 return bad(format!("files has no entry for {f}"));
             }
+        }
+        if self.familiarity.is_some() && !self.files.contains_key(FAMILIARITY_FILE) {
+            return bad(format!(
+                "familiarity is described but files has no entry for {FAMILIARITY_FILE}"
+            ));
         }
         for name in self.files.keys() {
             let plain = !name.is_empty()
@@ -426,6 +456,8 @@ mod tests {
                 positive: Some("present".into()),
                 synthetic: true,
                 metrics: None,
+                inputs: vec![HeadInput::Joint],
+                calibration: None,
             }],
             teacher: TeacherInfo {
                 id: "x".into(),
@@ -435,6 +467,7 @@ mod tests {
             training: None,
             evaluation: None,
             reports: ReportsInfo { count: 0, dim: 2 },
+            familiarity: None,
             files: BTreeMap::new(),
             examples: Vec::new(),
         };

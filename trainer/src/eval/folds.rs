@@ -36,7 +36,7 @@ pub(super) enum Protocol {
 }
 
 /// Which part (0 train, 1 validation, 2 test) a subject is in, for 60/20/20 splits.
-pub(super) fn part(subject: &str, salt: &str) -> usize {
+pub(crate) fn part(subject: &str, salt: &str) -> usize {
     split::part(0, &format!("eval-split-{salt}-{subject}"))
 }
 

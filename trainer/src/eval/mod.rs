@@ -14,8 +14,7 @@
 //! AUROCs averaged per resample) are reported in `results.json` and `results.md`.
 
 mod cells;
-mod folds;
-pub mod handcrafted;
+pub(crate) mod folds;
 pub mod holdout;
 mod joint;
 pub mod probe;
@@ -133,7 +132,7 @@ fn embed(model: &Model, units: &[Unit], what: &str) -> Result<Vec<Vec<f32>>, Fai
         bar.inc(1);
         let f = &u.features;
         out.push(match model {
-            Model::Handcrafted => handcrafted::statistics(f),
+            Model::Handcrafted => acula_core::statistics::statistics(f),
             Model::Encoder(e) => e
                 .embed_clip(&f.data, f.frames, f.n_mels, chunk.frames, chunk.min_frames)
                 .map_err(|e| Failure::input(e.to_string()))?,

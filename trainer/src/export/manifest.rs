@@ -86,6 +86,7 @@ pub fn skeleton(
             count: reports,
             dim: cfg.proj_dim,
         },
+        familiarity: None,
         files: BTreeMap::new(),
         examples: Vec::new(),
     })

@@ -8,10 +8,13 @@
 
 pub mod catalogue;
 pub mod examples;
+pub mod familiarity;
+pub mod fit;
 pub mod heads;
 pub mod index;
 pub mod manifest;
 pub mod model;
+pub mod refit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -168,6 +171,7 @@ pub fn export(e: &Export) -> Result<(), Failure> {
     .map_err(|e| Failure::input(e.to_string()))?;
     let heads = heads::fit_all(&screener, &tasks, e.seed)?;
     manifest.tasks = heads.specs;
+    let familiarity = familiarity::fit(&heads.kinds)?;
     // 4. The training description.
     manifest.training = Some(manifest::training(
         e.training.clone(),
@@ -186,6 +190,10 @@ pub fn export(e: &Export) -> Result<(), Failure> {
         serde_json::to_vec(&index.entries).map_err(|e| Failure::input(e.to_string()))?,
     );
     files.insert(bundle::INDEX_FILE.to_string(), index.embeddings_file);
+    if let Some((spec, file)) = familiarity {
+        manifest.familiarity = Some(spec);
+        files.insert(bundle::FAMILIARITY_FILE.to_string(), file);
+    }
     for (bytes, example) in examples {
         files.insert(example.file.clone(), bytes);
         manifest.examples.push(example);

@@ -3,10 +3,15 @@
 //! here). Per recording: the mean and standard deviation over frames of each of the 64 log-mel bands
 //! and of the first 20 MFCCs (orthonormal DCT-II of each frame's log-mel values), 168 values.
 
-use acula_core::Features;
+use crate::Features;
 
 /// MFCCs kept per frame.
 pub const MFCCS: usize = 20;
+
+/// How many statistics [`statistics`] gives for `n_mels` bands.
+pub fn width(n_mels: usize) -> usize {
+    2 * n_mels + 2 * MFCCS
+}
 
 /// The 168 statistics of `f` (`2 × n_mels + 2 × MFCCS`).
 pub fn statistics(f: &Features) -> Vec<f32> {
