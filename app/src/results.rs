@@ -1,83 +1,77 @@
-//! How a screening is shown: the recording-quality verdict first, then each task's score in plain
-//! words with the model's measured AUROC, then the most similar clinical reports, and a JSON download.
+//! How a screening is shown: the recording-quality verdict first, then, per recording kind, either
+//! a notice that the recording is unlike the model's training recordings or each task's score in
+//! plain words with the model's measured AUROC (research tasks, trained on synthetic recordings
+//! only, behind a switch), then the most similar clinical reports, and a JSON download.
 
-use acula_core::bundle::{Manifest, TaskSpec};
-use acula_core::quality::Verdict;
-use acula_core::screen::{Screening, TaskScore};
+mod listing;
+mod tasks;
+mod words;
+
+use acula_core::bundle::{Familiarity, Manifest};
+use acula_core::quality::{Quality, Verdict};
+use acula_core::screen::{ChunkSpan, Screening, SimilarReport, TaskScore};
 use acula_core::RecordingKind;
 use leptos::prelude::*;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::browser::{download, wav_bytes};
 use crate::protocol::BackendChoice;
 use crate::state::{Decoded, ModelState, Outcome};
+use listing::Listing;
+use tasks::Tasks;
 
-/// One sentence on what a score means.
-pub fn meaning(spec: &TaskSpec, score: &TaskScore) -> String {
-    let pct = (score.score * 100.0).round();
-    match &spec.positive {
-        Some(pos) => {
-            let other = spec
-                .labels
-                .iter()
-                .find(|l| *l != pos)
-                .cloned()
-                .unwrap_or_else(|| "the other label".into());
-            let lean = if score.score >= 0.5 { pos } else { &other };
-            format!(
-                "{pct:.0} % resemblance to recordings labelled “{pos}”: the model leans towards “{lean}”."
-            )
-        }
-        None => format!("Most likely “{}” ({pct:.0} %).", score.label),
-    }
+/// The bundle, as the result names it.
+#[derive(Serialize)]
+struct BundleName<'a> {
+    name: &'a str,
+    version: &'a str,
 }
 
-/// What the model's measured accuracy says, in words.
-pub fn accuracy(spec: &TaskSpec) -> String {
-    let mut parts = Vec::new();
-    let metrics = spec.metrics.clone().unwrap_or_default();
-    if let Some(v) = metrics.val_auroc {
-        parts.push(format!("validation AUROC {v:.2}"));
-    }
-    if let Some(t) = metrics.test_auroc {
-        parts.push(format!("held-out test AUROC {t:.2}"));
-    }
-    let mut s = if parts.is_empty() {
-        "No accuracy was measured for this task.".to_string()
-    } else {
-        format!(
-            "Measured {} (0.5 is chance, 1.0 perfect).",
-            parts.join(", ")
-        )
-    };
-    if spec.synthetic {
-        s.push_str(" Trained on synthetic recordings: a demonstration only.");
-    }
-    s
+/// The "download result" file, keys in alphabetical order. Serialised from the screening's own
+/// types so that its f32 values keep their shortest form (`0.932`, as in `window.aculaResult`).
+#[derive(Serialize)]
+struct ResultFile<'a> {
+    backend: BackendChoice,
+    bundle: BundleName<'a>,
+    chunks: &'a [ChunkSpan],
+    created: Option<String>,
+    familiarity: &'a [Familiarity],
+    file: &'a str,
+    intended_use: &'a str,
+    quality: &'a Quality,
+    recording: Option<RecordingKind>,
+    reports: &'a [SimilarReport],
+    scores: &'a [TaskScore],
+    tool: &'static str,
 }
 
-/// The result as the "download result" JSON: scores, reports, bundle, backend, time; no audio.
+/// The result as the "download result" JSON: scores (research tasks too, each flagged), the
+/// familiarity verdicts, reports, bundle, backend, time (`created`, ISO 8601); no audio.
 pub fn result_json(
     screening: &Screening,
     manifest: &Manifest,
     file: &str,
     recording: Option<RecordingKind>,
     backend: BackendChoice,
+    created: Option<String>,
 ) -> String {
-    let now = js_sys::Date::new_0().to_iso_string().as_string();
-    let v = json!({
-        "tool": "acula (web page)",
-        "created": now,
-        "file": file,
-        "recording": recording,
-        "bundle": { "name": manifest.name, "version": manifest.version },
-        "backend": backend,
-        "intended_use": manifest.intended_use,
-        "quality": screening.quality,
-        "chunks": screening.chunks,
-        "scores": screening.scores,
-        "reports": screening.reports,
-    });
+    let v = ResultFile {
+        backend,
+        bundle: BundleName {
+            name: &manifest.name,
+            version: &manifest.version,
+        },
+        chunks: &screening.chunks,
+        created,
+        familiarity: &screening.familiarity,
+        file,
+        intended_use: &manifest.intended_use,
+        quality: &screening.quality,
+        recording,
+        reports: &screening.reports,
+        scores: &screening.scores,
+        tool: "acula (web page)",
+    };
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
@@ -100,45 +94,19 @@ pub fn Results(
     manifest: Manifest,
     ms: f64,
     recording: Option<RecordingKind>,
+    show_research: RwSignal<bool>,
     on_download: Callback<()>,
 ) -> impl IntoView {
     let q = screening.quality.clone();
     let ok = q.is_ok();
     let title = verdict_title(q.verdict);
-    let kind_note = match (&recording, ok && screening.scores.is_empty()) {
+    let listing = Listing::new(&screening, &manifest.tasks, recording);
+    let kind_note = match (&recording, ok && listing.is_empty()) {
         (Some(r), true) => Some(format!(
             "This model has no screening task for {r} recordings; only similar reports are shown."
         )),
         _ => None,
     };
-    let scores = screening
-        .scores
-        .iter()
-        .filter_map(|s| {
-            manifest
-                .tasks
-                .iter()
-                .find(|t| t.id == s.task)
-                .map(|t| (t.clone(), s.clone()))
-        })
-        .map(|(spec, s)| {
-            let id = format!("score-{}", s.task);
-            let value = format!("{:.3}", s.score);
-            view! {
-                <li class="score" id=id data-score=value.clone()>
-                    <h4>{spec.name.clone()}</h4>
-                    <p class="score-line">
-                        <meter min="0" max="1" low="0.5" high="0.5001" optimum="0" value=value.clone()
-                            aria-label=format!("{} score", spec.name)></meter>
-                        <strong class="score-value">{format!("{:.0} %", s.score * 100.0)}</strong>
-                    </p>
-                    <p>{meaning(&spec, &s)}</p>
-                    <p class="muted">{spec.description.clone()}</p>
-                    <p class="muted">{accuracy(&spec)}</p>
-                </li>
-            }
-        })
-        .collect_view();
     let reports = screening
         .reports
         .iter()
@@ -163,6 +131,7 @@ pub fn Results(
         })
         .collect_view();
     let has_reports = !screening.reports.is_empty();
+    let has_tasks = !listing.is_empty();
     view! {
         <section id="results" aria-labelledby="results-title">
             <h2 id="results-title">"Results"</h2>
@@ -176,8 +145,10 @@ pub fn Results(
             </div>
             {kind_note.map(|n| view! { <p class="notice">{n}</p> })}
             {ok.then(|| view! {
-                <h3>"Screening"</h3>
-                <ul class="scores">{scores}</ul>
+                {has_tasks.then(|| view! {
+                    <h3>"Screening"</h3>
+                    <Tasks listing=listing show_research=show_research />
+                })}
                 {has_reports.then(|| view! {
                     <h3>"Most similar clinical reports"</h3>
                     <ol class="reports" id="reports">{reports}</ol>
@@ -207,6 +178,8 @@ pub fn ResultPanel(
     recording: Signal<Option<Decoded>>,
 ) -> impl IntoView {
     let with_audio = RwSignal::new(false);
+    // Research tasks are hidden until the user asks; the choice holds for the next recordings.
+    let show_research = RwSignal::new(false);
     let result_view = move || {
         let o = outcome.get()?;
         let (s, ms) = o.result.ok()?;
@@ -218,7 +191,8 @@ pub fn ResultPanel(
             .unwrap_or_default();
         let (s2, m2) = (s.clone(), manifest.clone());
         let on_download = Callback::new(move |_| {
-            let json = result_json(&s2, &m2, &name, rec, backend);
+            let now = js_sys::Date::new_0().to_iso_string().as_string();
+            let json = result_json(&s2, &m2, &name, rec, backend, now);
             download("acula-result.json", json.as_bytes(), "application/json");
             if with_audio.get_untracked() {
                 if let Some(d) = recording.get_untracked() {
@@ -231,7 +205,7 @@ pub fn ResultPanel(
             }
         });
         Some(
-            view! { <Results screening=s manifest=manifest ms=ms recording=rec on_download=on_download /> },
+            view! { <Results screening=s manifest=manifest ms=ms recording=rec show_research=show_research on_download=on_download /> },
         )
     };
     view! {
@@ -251,38 +225,41 @@ pub fn ResultPanel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use serde_json::json;
 
-    fn spec() -> TaskSpec {
-        serde_json::from_value(json!({
-            "id": "heart_murmur", "name": "Heart murmur", "description": "d", "recording": "heart",
-            "labels": ["absent", "present"], "positive": "present", "synthetic": true,
-            "metrics": {"val_auroc": 0.719, "test_auroc": 0.603}
+    #[test]
+    fn the_result_json_carries_familiarity_and_the_score_flags() {
+        let manifest: Manifest =
+            serde_json::from_str(include_str!("../../www/models/default/manifest.json")).unwrap();
+        let screening: Screening = serde_json::from_value(json!({
+            "quality": {"verdict": "ok", "message": "fine", "seconds": 1.0, "peak_dbfs": -6.0,
+                        "active_dbfs": -20.0, "clipped_fraction": 0.0},
+            "chunks": [{"start_s": 0.0, "end_s": 1.0}],
+            "scores": [{"task": "covid19_cough", "score": 0.1, "label": "negative",
+                        "probabilities": {"negative": 0.75, "positive": 0.25},
+                        "calibrated": true, "research": false}],
+            "reports": [],
+            "familiarity": [{"recording": "cough", "distance": 1.3, "threshold": 2.0, "familiar": true}]
         }))
-        .unwrap()
-    }
-
-    fn score(p: f32) -> TaskScore {
-        TaskScore {
-            task: "heart_murmur".into(),
-            score: p,
-            label: if p >= 0.5 { "present" } else { "absent" }.into(),
-            probabilities: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn meaning_names_the_side_the_model_leans_to() {
-        assert!(meaning(&spec(), &score(0.8)).contains("80 %"));
-        assert!(meaning(&spec(), &score(0.8)).ends_with("leans towards “present”."));
-        assert!(meaning(&spec(), &score(0.2)).ends_with("leans towards “absent”."));
-    }
-
-    #[test]
-    fn accuracy_quotes_the_manifest_and_flags_synthetic_training() {
-        let a = accuracy(&spec());
-        assert!(a.contains("validation AUROC 0.72"), "{a}");
-        assert!(a.contains("held-out test AUROC 0.60"), "{a}");
-        assert!(a.contains("synthetic"), "{a}");
+        .unwrap();
+        let text = result_json(
+            &screening,
+            &manifest,
+            "a.wav",
+            Some(RecordingKind::Cough),
+            BackendChoice::Cpu,
+            Some("2026-11-29T00:00:00.000Z".into()),
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["recording"], "cough");
+        assert_eq!(v["created"], "2026-11-29T00:00:00.000Z");
+        assert_eq!(v["familiarity"][0]["recording"], "cough");
+        assert_eq!(v["familiarity"][0]["familiar"], true);
+        assert_eq!(v["scores"][0]["calibrated"], true);
+        assert_eq!(v["scores"][0]["research"], false);
+        // f32 values keep their shortest form.
+        assert!(text.contains("\"score\": 0.1,"), "{text}");
+        assert!(text.contains("\"distance\": 1.3,"), "{text}");
+        assert_eq!(v["bundle"]["name"], manifest.name.as_str());
     }
 }

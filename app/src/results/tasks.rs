@@ -1,0 +1,121 @@
+//! The screening part of the results: a notice for each recording kind the recording is unfamiliar
+//! to (in place of its scores), each task's score in words with its measured accuracy, and the
+//! research tasks behind a switch (`#show-research`).
+
+use acula_core::bundle::{Familiarity, TaskSpec};
+use acula_core::screen::TaskScore;
+use leptos::prelude::*;
+
+use super::listing::{Listing, Row};
+use super::words::{
+    accuracy, hidden_line, meaning, score_value, unscored, RESEARCH_HEADING, SHOW_RESEARCH,
+};
+
+/// One scored task: `#score-<task>` with the score in `data-score`.
+fn score_item(spec: &TaskSpec, s: &TaskScore) -> impl IntoView {
+    let id = format!("score-{}", s.task);
+    let value = format!("{:.3}", s.score);
+    let data = value.clone();
+    let (kind, pct) = score_value(spec, s);
+    let aria = format!("{}: {}", spec.name, kind.unwrap_or("score"));
+    view! {
+        <li class="score" id=id data-score=data>
+            <h4>{spec.name.clone()}</h4>
+            <p class="score-line">
+                <meter min="0" max="1" low="0.5" high="0.5001" optimum="0" value=value
+                    aria-label=aria></meter>
+                <strong class="score-value">
+                    {kind.map(|k| view! { <small class="score-kind">{format!("{k} ")}</small> })}
+                    {pct}
+                </strong>
+            </p>
+            <p>{meaning(spec, s)}</p>
+            <p class="muted">{spec.description.clone()}</p>
+            <p class="muted accuracy">{accuracy(spec)}</p>
+        </li>
+    }
+}
+
+/// A research task or a real one, scored or not (`#unscored-<task>`: its kind was unfamiliar).
+fn row_item(row: &Row) -> AnyView {
+    match &row.score {
+        Some(s) => score_item(&row.spec, s).into_any(),
+        None => view! {
+            <li class="score unscored" id=format!("unscored-{}", row.spec.id)>
+                <h4>{row.spec.name.clone()}</h4>
+                <p>{unscored(row.spec.recording)}</p>
+                <p class="muted">{row.spec.description.clone()}</p>
+                <p class="muted accuracy">{accuracy(&row.spec)}</p>
+            </li>
+        }
+        .into_any(),
+    }
+}
+
+/// The notice shown instead of the scores of a kind the recording is unfamiliar to
+/// (`#familiarity-<kind>`), styled like a failed quality check.
+fn unfamiliar_notice(f: &Familiarity) -> impl IntoView {
+    view! {
+        <div class="quality bad familiarity" id=format!("familiarity-{}", f.recording.id())
+            role="note">
+            <h3>{format!("No score for {}", f.recording.label().to_lowercase())}</h3>
+            <p>{f.message()}</p>
+        </div>
+    }
+}
+
+/// The screening's tasks: unfamiliar notices, the scores of tasks trained on real recordings, and
+/// the research tasks, listed under their own heading when `show_research` is on, else one line
+/// saying how many are hidden.
+#[component]
+pub fn Tasks(
+    /// What to list.
+    listing: Listing,
+    /// The research switch (kept by the result panel, so it holds across recordings).
+    show_research: RwSignal<bool>,
+) -> impl IntoView {
+    let notices = listing
+        .unfamiliar
+        .iter()
+        .map(unfamiliar_notice)
+        .collect_view();
+    let shown: Vec<AnyView> = listing
+        .shown()
+        .map(|(spec, s)| score_item(spec, s).into_any())
+        .collect();
+    let has_shown = !shown.is_empty();
+    let research = listing.research.clone();
+    let count = research.len();
+    let only = listing.only_research();
+    let research_view = (count > 0).then(|| {
+        let hidden = hidden_line(count, only);
+        let list = move || {
+            if show_research.get() {
+                view! {
+                    <h3 id="research-title">{RESEARCH_HEADING}</h3>
+                    <ul class="scores research" id="research-tasks">
+                        {research.iter().map(row_item).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            } else {
+                view! { <p class="notice" id="research-hidden">{hidden.clone()}</p> }.into_any()
+            }
+        };
+        view! {
+            <p class="research-switch">
+                <label>
+                    <input type="checkbox" id="show-research" prop:checked=move || show_research.get()
+                        on:change=move |ev| show_research.set(event_target_checked(&ev)) />
+                    {format!(" {SHOW_RESEARCH} (trained on synthetic sounds only; not for patients)")}
+                </label>
+            </p>
+            {list}
+        }
+    });
+    view! {
+        {notices}
+        {has_shown.then(|| view! { <ul class="scores" id="scores">{shown}</ul> })}
+        {research_view}
+    }
+}
