@@ -70,7 +70,10 @@ fn a_cough_claimed_as_a_cough_gets_a_calibrated_score_with_channel_aurocs() {
     assert!(groups.contains_key("telephone call centre") && groups.contains_key("messenger bot"));
     let (_, text) = predict("example-1.mp3", "cough", false);
     assert!(text.contains("estimated probability"), "{text}");
-    assert!(text.contains("within channel: messenger bot"), "{text}");
+    assert!(
+        text.contains("within recording channel: messenger bot"),
+        "{text}"
+    );
 }
 
 #[test]

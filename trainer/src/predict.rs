@@ -63,6 +63,9 @@ struct ScoreOut {
     /// The held-out AUROC within each recording channel (where the label goes with the channel).
     #[serde(skip_serializing_if = "Option::is_none")]
     test_auroc_by_group: Option<BTreeMap<String, Option<f64>>>,
+    /// What the groups are (`recording channel`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_by: Option<String>,
     synthetic: bool,
     /// Trained on synthetic recordings only: a research task, not a screening result.
     research: bool,
@@ -178,6 +181,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                                 test_auroc_by_group: spec
                                     .and_then(|t| t.metrics.as_ref()?.test_by_group.as_ref())
                                     .map(|g| g.iter().map(|(k, v)| (k.clone(), v.auroc)).collect()),
+                                group_by: spec.and_then(|t| t.metrics.as_ref()?.group_by.clone()),
                                 synthetic: spec.is_some_and(|t| t.synthetic),
                                 research: s.research,
                             },
@@ -258,7 +262,8 @@ fn quality_words(s: &ScoreOut) -> String {
             .iter()
             .map(|(k, v)| format!("{k} {}", v.map_or("n/a".into(), |a| format!("{a:.2}"))))
             .collect();
-        out.push_str(&format!("; within channel: {}", within.join(", ")));
+        let by = s.group_by.as_deref().unwrap_or("group");
+        out.push_str(&format!("; within {by}: {}", within.join(", ")));
     }
     if s.research {
         out.push_str("; research task, trained on synthetic sounds only");

@@ -111,7 +111,7 @@ pub fn fit_all(
                 .records
                 .iter()
                 .find_map(|r| group_of(&r.metadata))
-                .map(|(field, _)| field.to_lowercase());
+                .map(|(field, _)| group_words(&field));
         }
         eprintln!(
             "{id}: {} recordings, inputs {:?}, held-out AUROC {}",
@@ -170,6 +170,15 @@ fn group_of(m: &Metadata) -> Option<(String, String)> {
     m.fields()
         .into_iter()
         .find(|(k, _)| Metadata::ACQUISITION_FIELDS.contains(&k.as_str()))
+}
+
+/// What a grouping field is, in the words of the page's accuracy line ("within recording channel: …").
+fn group_words(field: &str) -> String {
+    match field {
+        "Recorded by" => "recording channel".into(),
+        "Device" => "stethoscope".into(),
+        other => other.to_lowercase(),
+    }
 }
 
 /// The labelled, quality-checked analyses of one task, and the name of its grouping field.
