@@ -413,11 +413,18 @@ impl Screener {
             return None;
         }
         let distance = familiarity_distance(&standardise(&x, &r.mean, &r.scale), &r.rows, spec.k);
+        let mut tasks = self
+            .heads
+            .iter()
+            .filter(|h| h.spec.recording == kind)
+            .peekable();
+        let research_only = tasks.peek().is_some() && tasks.all(|h| h.spec.research());
         Some(Familiarity {
             recording: kind,
             distance,
             threshold: r.threshold,
             familiar: distance <= r.threshold,
+            research_only,
         })
     }
 

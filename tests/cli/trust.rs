@@ -44,6 +44,9 @@ fn a_cough_claimed_as_a_heart_sound_is_unfamiliar_and_gets_no_score() {
         assert!(o["scores"].as_object().unwrap().is_empty(), "{o}");
         let msg = o["message"].as_str().unwrap();
         assert!(msg.contains("unlike the heart recordings"), "{msg}");
+        // The murmur task was trained on synthetic heart sounds only, and the message says so.
+        assert!(msg.contains("synthetic"), "{msg}");
+        assert_eq!(o["familiarity"][0]["research_only"], true);
         let f = &o["familiarity"][0];
         assert_eq!(f["recording"], "heart");
         assert_eq!(f["familiar"], false);

@@ -149,7 +149,22 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
         let seconds = t0.elapsed().as_secs_f64();
         let o = match result {
             Ok(sc) => {
-                let unfamiliar: Vec<String> = sc.unfamiliar().map(|f| f.message()).collect();
+                // With a claimed kind, its own sentence; without one (every kind checked), one line
+                // naming the kinds the recording was not scored as.
+                let unfamiliar: Vec<String> = match args.recording {
+                    Some(_) => sc.unfamiliar().map(|f| f.message()).collect(),
+                    None => {
+                        let kinds: Vec<&str> = sc.unfamiliar().map(|f| f.recording.id()).collect();
+                        if kinds.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![format!(
+                                "Not scored as {} recordings: it is unlike those the model was trained on for those tasks.",
+                                kinds.join(" or ")
+                            )]
+                        }
+                    }
+                };
                 let (verdict, message) = if !sc.quality.is_ok() {
                     let v = serde_json::to_value(sc.quality.verdict)
                         .ok()

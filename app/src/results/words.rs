@@ -39,7 +39,7 @@ pub fn meaning(spec: &TaskSpec, score: &TaskScore) -> String {
             let lean = if score.score >= 0.5 { pos } else { &other };
             if cal {
                 format!(
-                    "Estimated probability {pct:.0} % of “{pos}” (calibrated on held-out recordings): the model leans towards “{lean}”."
+                    "Estimated probability {pct:.0} % of “{pos}” (calibrated by cross-validation on the training recordings, at their share of “{pos}”): the model leans towards “{lean}”."
                 )
             } else {
                 format!(
@@ -70,7 +70,14 @@ pub fn accuracy(spec: &TaskSpec) -> String {
     let mut parts = Vec::new();
     let metrics = spec.metrics.clone().unwrap_or_default();
     if let Some(v) = metrics.val_auroc {
-        parts.push(format!("validation AUROC {v:.2}"));
+        // Heads fitted with candidates report the cross-validated AUROC of training + validation
+        // subjects here; older ones the AUROC of one validation part.
+        let what = if metrics.candidates.is_some() {
+            "cross-validated AUROC on training subjects"
+        } else {
+            "validation AUROC"
+        };
+        parts.push(format!("{what} {v:.2}"));
     }
     if let Some(t) = metrics.test_auroc {
         parts.push(format!(

@@ -120,7 +120,8 @@ pub struct HeadMetrics {
     /// Training recordings per class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_per_class: Option<Vec<usize>>,
-    /// Validation AUROC at the chosen strength.
+    /// Validation AUROC at the chosen strength (heads with `candidates`: the pooled out-of-fold AUROC
+    /// of the cross-validation on training + validation subjects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub val_auroc: Option<f64>,
     /// Validation cross-entropy at the chosen strength.

@@ -6,7 +6,7 @@
 //! | `manifest.json` | [`Manifest`]: format version, front end, encoder, tasks, teacher, training data, metrics, and the sha256 and size of every other file |
 //! | `model.safetensors` | the encoder (PyTorch OPERA-GT names under `encoder.`) and the audio projection head (`audio_head.fc1`, `audio_head.fc2`); half precision |
 //! | `heads.safetensors` | one linear head per screening task on the concatenation of its [`HeadInput`]s (the 512-d joint embedding by default): `<task>.weight` `[labels, width]`, `<task>.bias` `[labels]`; f32 |
-//! | `familiarity.safetensors` | optional ([`FamiliaritySpec`]): per recording kind, `<kind>.references` `[n, width]` (half precision), `<kind>.mean` and `<kind>.scale` `[width]` (f32) |
+//! | `familiarity.safetensors` | optional ([`FamiliaritySpec`]): per recording kind, `<kind>.references` `[n, width]`, `<kind>.mean` and `<kind>.scale` `[width]`, all half precision |
 //! | `reports.json` | the report index's texts and where each came from ([`ReportEntry`]) |
 //! | `reports.safetensors` | `embeddings` `[reports, 512]`: the reports in the joint space (text head output, L2-normalised); half precision |
 //!

@@ -126,11 +126,25 @@ pub struct Familiarity {
     pub threshold: f32,
     /// `distance <= threshold`.
     pub familiar: bool,
+    /// Whether every task of the kind was trained on synthetic recordings only (then a real
+    /// recording of the kind is likely to be unfamiliar, and the message says why).
+    #[serde(default)]
+    pub research_only: bool,
 }
 
 impl Familiarity {
     /// One sentence for people when the recording is unfamiliar.
     pub fn message(&self) -> String {
+        if self.research_only {
+            return format!(
+                "This recording is unlike the {} recordings the model was trained on, which were all \
+                 synthetic (distance {:.2}, limit {:.2}), so no score is given: the task has not seen \
+                 real recordings of this kind. If the recording is of another kind, choose that kind.",
+                self.recording.id(),
+                self.distance,
+                self.threshold
+            );
+        }
         format!(
             "This recording is unlike the {} recordings the model was trained on (distance {:.2}, \
              limit {:.2}), so no score is given: check that the recording kind is right, or record \
@@ -139,5 +153,28 @@ impl Familiarity {
             self.distance,
             self.threshold
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_names_the_kind_and_says_why_when_the_tasks_are_synthetic() {
+        let mut f = Familiarity {
+            recording: RecordingKind::Heart,
+            distance: 3.5,
+            threshold: 0.7,
+            familiar: false,
+            research_only: false,
+        };
+        let plain = f.message();
+        assert!(plain.contains("unlike the heart recordings") && plain.contains("3.50"));
+        assert!(!plain.contains("synthetic"));
+        f.research_only = true;
+        let research = f.message();
+        assert!(research.contains("unlike the heart recordings") && research.contains("synthetic"));
+        assert!(!research.contains('\n'));
     }
 }

@@ -1,7 +1,8 @@
 //! The screening heads. For each task: the analyses the bundle itself produces (from the
 //! half-precision weights, exactly as `acula predict` and the browser will) of the task's labelled,
-//! quality-checked recordings, split by subject with the evaluation's 60/20/20 split (so a head's
-//! test subjects are EVALUATION.md's). On training + validation subjects only, for each input set
+//! quality-checked recordings, split by subject with the evaluation's 60/20/20 hash split (so a
+//! head's test subjects are EVALUATION.md's wherever the evaluation uses that split; for a dataset
+//! with an official split, such as ICBHI, the evaluation uses the official one and the head does not). On training + validation subjects only, for each input set
 //! of [`CANDIDATES`]: the L2 strength chosen by 5-fold cross-validation by subject (pooled
 //! out-of-fold AUROC), the five fold heads calibrated by Platt scaling on their out-of-fold logits
 //! (binary tasks) and averaged into one linear head. The input set with the best cross-validated
@@ -284,6 +285,14 @@ fn train_head(examples: &[Example], classes: usize, id: &str) -> Result<Trained,
     let trval: Vec<&Example> = train.iter().chain(&val).copied().collect();
     let y: Vec<usize> = trval.iter().map(|e| e.label).collect();
     let folds: Vec<usize> = trval.iter().map(|e| fold(&e.subject)).collect();
+    if folds.iter().collect::<BTreeSet<_>>().len() < 2 {
+        return Err(TooFew {
+            recordings: examples.len(),
+            train: train.len(),
+            validation: val.len(),
+            test: test.len(),
+        });
+    }
     let binary = classes == 2;
     let fitted: Vec<Fitted> = CANDIDATES
         .iter()
@@ -409,7 +418,7 @@ fn train_head(examples: &[Example], classes: usize, id: &str) -> Result<Trained,
         loss: Some("class-balanced softmax cross-entropy + L2".into()),
         recordings: None,
         split: Some(format!(
-            "by subject, the evaluation's 60/20/20 split (EVALUATION.md's test subjects); inputs and L2 strength chosen by {FOLDS}-fold cross-validation by subject on training + validation subjects (pooled out-of-fold AUROC); test subjects measured once per candidate"
+            "by subject, the evaluation's 60/20/20 hash split (EVALUATION.md's test subjects where it uses that split); inputs and L2 strength chosen by {FOLDS}-fold cross-validation by subject on training + validation subjects (pooled out-of-fold AUROC); test subjects measured once per candidate"
         )),
         subjects: Some(
             examples
