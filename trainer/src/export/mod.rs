@@ -62,7 +62,8 @@ pub struct ExportArgs {
     /// Bundle version (default: today's date).
     #[arg(long)]
     pub version: Option<String>,
-    /// Seed of the task heads' subject splits.
+    /// Unused since the heads take the evaluation's subject split (kept so that scripts passing it
+    /// still run).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// A JSON file whose content becomes the manifest's `training` description (merged with what
@@ -96,7 +97,7 @@ pub struct Export {
     pub name: String,
     /// Bundle version (default: today's date).
     pub version: Option<String>,
-    /// Seed of the task heads' subject splits.
+    /// Unused (see [`ExportArgs::seed`]).
     pub seed: u64,
     /// The caller's description of the training (export completes it).
     pub training: TrainingInfo,
