@@ -8,22 +8,43 @@
 #   - the page: first-visit bytes, time to interactive, file → results (tests/bench/page_bench.mjs);
 #   - retrieval top-10 over 100,000 reports (criterion).
 # The Python references run in their own environment (scripts/pyenv.sh bench: PyTorch, ~5 GB, created once).
+#   - what a user pays per file: a cold `acula features` process and a batch of 1,000 files vs librosa
+#     (tests/bench/batch_bench.py), and the resampler's quality against soxr's HQ (resample_quality.py).
 # Takes ≈ 40 minutes on 2 cores after the builds. ACULA_BENCH_QUICK=1 runs the model cases once (smoke test).
+# `scripts/bench.sh frontend` runs only the front-end parts (≈ 5 minutes after the build) and writes
+# docs/bench/frontend.md instead of BENCHMARKS.md.
 # The GPU numbers come from scripts/gpu_bench.sh on a lent GPU machine (docs/bench/gpu.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export TRUNK_SKIP_VERSION_CHECK=true
-scripts/setup.sh web browser python
-py="$(scripts/pyenv.sh bench)"
-cargo build --release --locked -p acula-trainer
-cargo bench --locked -p acula-core --bench frontend --bench retrieval -- --noplot
-trunk build --release >/dev/null
 clips=(target/bench-clips/clip_44100.wav target/bench-clips/clip_16000.wav)
 out=target/bench-model
 mkdir -p "$out"
-echo "front end: librosa and torchaudio" >&2
-"$py" tests/bench/librosa_bench.py "${clips[@]}" > "$out/librosa.json"
+front_end() {
+  cargo build --release --locked -p acula-trainer
+  cargo bench --locked -p acula-core --bench frontend -- --noplot
+  echo "front end: librosa (and torchaudio when installed)" >&2
+  "$py" tests/bench/librosa_bench.py "${clips[@]}" > "$out/librosa.json"
+  echo "front end: cold process and batch vs librosa" >&2
+  "$py" tests/bench/batch_bench.py target/release/acula "${clips[0]}" 1000 > "$out/batch.json"
+  echo "resampler quality vs soxr HQ" >&2
+  "$py" tests/bench/resample_quality.py target/release/acula > "$out/resample_quality.md"
+}
+if [ "${1:-}" = frontend ]; then
+  scripts/setup.sh python
+  py="$(scripts/pyenv.sh)"
+  front_end
+  "$py" tests/bench/frontend_report.py "$out/librosa.json" "$out/batch.json" "$out/resample_quality.md" \
+    > docs/bench/frontend.md
+  cat docs/bench/frontend.md
+  exit 0
+fi
+scripts/setup.sh web browser python
+py="$(scripts/pyenv.sh bench)"
+front_end
+cargo bench --locked -p acula-core --bench retrieval -- --noplot
+trunk build --release >/dev/null
 echo "wasm in Chromium" >&2
 node tests/bench/wasm_bench.mjs "${clips[@]}" > "$out/wasm.json"
 echo "encoder: acula vs PyTorch" >&2
@@ -31,5 +52,5 @@ echo "encoder: acula vs PyTorch" >&2
 echo "the page" >&2
 node tests/bench/page_bench.mjs 5 >/dev/null
 "$py" tests/bench/report.py "$(cat "$out/librosa.json")" "$(cat "$out/wasm.json")" "$out/model.json" \
-  tests/artifacts/page-bench.md > BENCHMARKS.md
+  tests/artifacts/page-bench.md "$out/batch.json" "$out/resample_quality.md" > BENCHMARKS.md
 cat BENCHMARKS.md

@@ -53,7 +53,13 @@ pub fn features_from_bytes(
     limits: &DecodeLimits,
     opts: &ProcessOptions,
 ) -> Result<(Decoded, Processed), Error> {
-    let (decoded, mono) = audio::load(bytes, hint, limits, front_end.config().sample_rate)?;
+    let (decoded, mono) = audio::load_with_threads(
+        bytes,
+        hint,
+        limits,
+        front_end.config().sample_rate,
+        front_end.threads(),
+    )?;
     let processed = front_end.process(&mono.samples, opts)?;
     Ok((decoded, processed))
 }
@@ -70,6 +76,11 @@ pub fn features_from_planes(
     audio::check_sample_rate(sample_rate)?;
     let mono = audio::mix_to_mono(planes);
     audio::check_samples(&mono)?;
-    let samples = audio::resample(&mono, sample_rate, front_end.config().sample_rate)?;
+    let samples = audio::resample_with_threads(
+        &mono,
+        sample_rate,
+        front_end.config().sample_rate,
+        front_end.threads(),
+    )?;
     Ok(front_end.process(&samples, opts)?)
 }

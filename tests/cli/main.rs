@@ -647,3 +647,106 @@ fn huge_and_lying_files_are_refused_or_read_in_bounds() {
     let (shape, _) = ok(&run_on(&six, "six.wav", &[]));
     assert_eq!(shape[0], expected_frames(2 * 192_000, 192_000));
 }
+
+#[test]
+fn features_in_a_batch_equal_one_file_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("nested")).unwrap();
+    let files = [
+        ("a.wav", 44_100, 1.3),
+        ("b.WAV", 16_000, 0.7),
+        ("nested/c.wav", 48_000, 2.1),
+    ];
+    for (name, rate, seconds) in files {
+        std::fs::write(
+            data.join(name),
+            Wav::pcm(1, rate, 16).bytes(&signal(1, rate, seconds)),
+        )
+        .unwrap();
+    }
+    std::fs::write(data.join("damaged.wav"), b"RIFF....WAVEjunk").unwrap();
+    std::fs::write(data.join("notes.txt"), b"not audio").unwrap();
+    let out_dir = dir.path().join("features");
+    let out = acula()
+        .arg("features")
+        .arg(&data)
+        .arg("--out-dir")
+        .arg(&out_dir)
+        .args(["--jobs", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The damaged file fails on its own line; the others are written; exit 1 says one failed.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("damaged.wav"), "{stderr}");
+    assert!(stderr.contains("1 of 4 files failed"), "{stderr}");
+    assert!(!out_dir.join("damaged.npy").exists());
+    assert!(!out_dir.join("notes.npy").exists());
+    for (name, _, _) in files {
+        let single = dir.path().join("single.npy");
+        let one = acula()
+            .arg("features")
+            .arg(data.join(name))
+            .arg("--out")
+            .arg(&single)
+            .output()
+            .unwrap();
+        assert!(
+            one.status.success(),
+            "{}",
+            String::from_utf8_lossy(&one.stderr)
+        );
+        let batch = out_dir.join(Path::new(name).with_extension("npy"));
+        // One thread per file in the batch, all cores for one file: the same bytes.
+        assert_eq!(
+            std::fs::read(&batch).unwrap(),
+            std::fs::read(&single).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn features_batch_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["x", "y"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        std::fs::write(
+            dir.path().join(sub).join("same.wav"),
+            Wav::pcm(1, 16_000, 16).bytes(&signal(1, 16_000, 0.5)),
+        )
+        .unwrap();
+    }
+    let (x, y) = (dir.path().join("x/same.wav"), dir.path().join("y/same.wav"));
+    let run = |args: &[&std::ffi::OsStr]| acula().arg("features").args(args).output().unwrap();
+    // Two inputs that would write the same file: refused before anything is written.
+    let out_dir = dir.path().join("out");
+    let out = run(&[
+        x.as_os_str(),
+        y.as_os_str(),
+        "--out-dir".as_ref(),
+        out_dir.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would both be written to"));
+    assert!(!out_dir.exists());
+    // --out with two files.
+    let out = run(&[
+        x.as_os_str(),
+        y.as_os_str(),
+        "--out".as_ref(),
+        "o.npy".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out-dir"));
+    // A folder without audio files.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(&[empty.as_os_str(), "--out-dir".as_ref(), out_dir.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no audio files"));
+    // Neither --out nor --out-dir.
+    let out = run(&[x.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+}

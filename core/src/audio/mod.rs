@@ -2,6 +2,7 @@
 //! resampling ([`resample`]).
 
 pub mod decode;
+pub mod overlap_save;
 pub mod resample;
 pub mod wav;
 
@@ -107,8 +108,20 @@ pub fn load(
     limits: &DecodeLimits,
     target_rate: u32,
 ) -> Result<(Decoded, MonoAudio), AudioError> {
+    load_with_threads(bytes, hint, limits, target_rate, crate::available_threads())
+}
+
+/// [`load`] resampling on up to `threads` threads (the result does not depend on the number).
+pub fn load_with_threads(
+    bytes: &[u8],
+    hint: Option<&str>,
+    limits: &DecodeLimits,
+    target_rate: u32,
+    threads: usize,
+) -> Result<(Decoded, MonoAudio), AudioError> {
     let decoded = decode(bytes, hint, limits)?;
-    let samples = resample(&decoded.samples, decoded.sample_rate, target_rate)?;
+    let samples =
+        resample_with_threads(&decoded.samples, decoded.sample_rate, target_rate, threads)?;
     let mono = MonoAudio {
         samples,
         sample_rate: target_rate,

@@ -1,14 +1,39 @@
-//! Band-limited sample-rate conversion with rubato's synchronous FFT resampler.
+//! Band-limited sample-rate conversion: `ceil(len · to / from)` output samples aligned with the input.
 //!
-//! The FFT resampler is exact for a fixed rational ratio and has a steep BlackmanHarris² anti-aliasing
-//! filter; its start-up delay is trimmed by `process_all`, so the output is aligned with the input and
-//! has `ceil(len · to / from)` samples.
+//! The rates that occur (a reduced ratio whose input side has only the prime factors 2, 3, 5, 7: 8,
+//! 11.025, 22.05, 32, 44.1, 48, 96 kHz …) go through [`super::overlap_save`], planned once per pair of
+//! rates and kept for the process's lifetime. Any other rate (44,101 Hz, say) goes through rubato's
+//! synchronous FFT resampler, exact for a fixed rational ratio with a steep BlackmanHarris²
+//! anti-aliasing filter, its start-up delay trimmed by `process_all`.
+
+use std::sync::{Arc, Mutex};
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler, WindowFunction};
 
 use super::check_sample_rate;
+use super::overlap_save::Plan;
 use crate::error::AudioError;
+
+/// The overlap-save plans made so far, one per (from, to): planning the transforms and the filter
+/// costs about as much as resampling a few seconds, so a batch of files plans once.
+static PLANS: Mutex<Vec<PlanEntry>> = Mutex::new(Vec::new());
+
+/// `(from, to, plan)`; `None` remembers that the ratio goes to rubato.
+type PlanEntry = (u32, u32, Option<Arc<Plan>>);
+
+/// The overlap-save plan for `from` → `to`, made on first use; `None` for ratios it does not take.
+fn plan(from: u32, to: u32) -> Option<Arc<Plan>> {
+    let mut plans = PLANS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, _, p)) = plans.iter().find(|(f, t, _)| (*f, *t) == (from, to)) {
+        return p.clone();
+    }
+    let made = Plan::new(from, to).map(Arc::new);
+    plans.push((from, to, made.clone()));
+    made
+}
 
 /// Input frames per FFT block, rounded up by rubato to a multiple of `from / gcd(from, to)`
 /// (1,764 = 4 × 441: the fastest of the sizes tried for 44.1 kHz, measured with criterion).
@@ -18,16 +43,16 @@ const BLOCK_FRAMES: usize = 1764;
 
 /// Resamples mono `samples` from `from` Hz to `to` Hz. Equal rates return a copy.
 ///
-/// Works in f32: in f64 it is 2.5× slower. The FFT kernels differ between platforms (AVX natively,
-/// SIMD128 in wasm), so native and browser results differ by f32 rounding (~1e-7 of full scale).
-/// Natively, long signals are cut into one segment per core (see [`resample_with_threads`]).
+/// Works in f32. The FFT kernels differ between platforms (AVX natively, SIMD128 in wasm), so native
+/// and browser results differ by f32 rounding (~1e-7 of full scale). Natively, long signals are cut
+/// into one piece per core (see [`resample_with_threads`]).
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioError> {
     resample_with_threads(samples, from, to, crate::available_threads())
 }
 
 /// [`resample`] on up to `threads` threads, with the same result whatever the number of threads.
 ///
-/// rubato's FFT resampler works on fixed blocks of `block` input frames, and each output block depends
+/// For the rates rubato handles, rubato's FFT resampler works on fixed blocks of `block` input frames, and each output block depends
 /// only on its own input block and the one before it. A segment `[s, e)` with `s` a multiple of `block`
 /// is therefore resampled exactly as in one pass when its run starts two blocks early and ends two
 /// blocks late, and the extra output is dropped. Since `block` is a multiple of `from / gcd(from, to)`,
@@ -48,6 +73,9 @@ pub fn resample_with_threads(
     }
     // rubato panics when its FFT overflows: refuse what would overflow (NaN, infinities, huge values).
     super::check_samples(samples)?;
+    if let Some(plan) = plan(from, to) {
+        return Ok(plan.process(samples, threads));
+    }
     let block = fft_block_in(from, to);
     let margin = 2 * block;
     let total_out = (samples.len() as u64 * u64::from(to)).div_ceil(u64::from(from)) as usize;

@@ -242,11 +242,17 @@ impl FrontEnd {
         })
     }
 
-    /// Sets how many threads compute the spectrogram (natively; wasm always uses one). Each frame is
-    /// computed the same way whatever the split, so the result does not depend on this number.
+    /// Sets how many threads resample and compute the spectrogram (natively; wasm always uses one).
+    /// Each frame is computed the same way whatever the split, so the result does not depend on this
+    /// number.
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self
+    }
+
+    /// How many threads this front end uses.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// The configuration this front end was built from.
@@ -285,15 +291,24 @@ impl FrontEnd {
         let n_mels = self.cfg.n_mels;
         let mut data = vec![0.0f32; frames * n_mels];
         let threads = self.threads.min(frames.div_ceil(FRAMES_PER_THREAD)).max(1);
-        let rows_per_thread = frames.div_ceil(threads);
+        // Even, so that frames pair up the same way (2k, 2k+1) whatever the number of threads.
+        let rows_per_thread = frames.div_ceil(threads).next_multiple_of(2);
         let work = |first_frame: usize, rows: &mut [f32]| {
             let mut scratch = self.stft.scratch();
-            for (i, row) in rows.chunks_exact_mut(n_mels).enumerate() {
-                self.stft
-                    .power_frame(samples, first_frame + i, &mut scratch);
-                self.mel.apply(&scratch.power, row);
+            // Two frames per transform (see `PowerStft`); an odd last frame goes alone.
+            for (i, pair) in rows.chunks_mut(2 * n_mels).enumerate() {
+                let t = first_frame + 2 * i;
+                let (a, b) = pair.split_at_mut(n_mels);
+                if b.is_empty() {
+                    self.stft.power_frame(samples, t, &mut scratch);
+                } else {
+                    self.stft.power_frame_pair(samples, t, t + 1, &mut scratch);
+                    self.mel.apply(&scratch.power_b, b);
+                }
+                self.mel.apply(&scratch.power, a);
                 if log {
-                    row.iter_mut().for_each(|v| *v = 10.0 * v.max(amin).log10());
+                    pair.iter_mut()
+                        .for_each(|v| *v = 10.0 * v.max(amin).log10());
                 }
             }
         };

@@ -1,4 +1,4 @@
-//! Short-time Fourier transform with realfft: periodic Hann window, centred frames with zero padding of
+//! Short-time Fourier transform with rustfft, two real frames per complex transform: periodic Hann window, centred frames with zero padding of
 //! `n_fft / 2` on both sides (librosa ≥ 0.10 `stft(center=True, pad_mode="constant")`), power |X|².
 //!
 //! Computed in f64, as librosa does (numpy's FFT works in double precision): the result then no longer
@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use realfft::num_complex::Complex64;
-use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex64;
+use rustfft::{Fft, FftPlanner};
 
 /// Periodic Hann window of length `n` (scipy `get_window("hann", n, fftbins=True)`), computed in f64.
 pub fn hann_periodic(n: usize) -> Vec<f64> {
@@ -23,11 +23,17 @@ pub fn frame_count(len: usize, hop: usize) -> usize {
 }
 
 /// A planned power STFT; reusable across clips and cheap to share.
+///
+/// Two frames go through one complex FFT of `n_fft` points, one as the real part and one as the
+/// imaginary part, and are told apart by the spectrum's symmetry: a real frame's spectrum `A` has
+/// `A[n−k] = conj A[k]`, so `A[k] = (Z[k] + conj Z[n−k]) / 2` and `B[k] = (Z[k] − conj Z[n−k]) / 2i`.
+/// That is one transform where a real FFT does half a complex one plus its own post-processing per
+/// frame, and the separation is plain arithmetic.
 pub struct PowerStft {
     n_fft: usize,
     hop: usize,
     window: Vec<f64>,
-    fft: Arc<dyn RealToComplex<f64>>,
+    fft: Arc<dyn Fft<f64>>,
 }
 
 impl std::fmt::Debug for PowerStft {
@@ -41,17 +47,18 @@ impl std::fmt::Debug for PowerStft {
 
 /// Scratch buffers for one thread's frames.
 pub struct Scratch {
-    frame: Vec<f64>,
-    spectrum: Vec<Complex64>,
+    buf: Vec<Complex64>,
     fft_scratch: Vec<Complex64>,
-    /// Power of the current frame, `n_fft / 2 + 1` values.
+    /// Power of the (first) frame, `n_fft / 2 + 1` values.
     pub power: Vec<f64>,
+    /// Power of the second frame of a pair, `n_fft / 2 + 1` values.
+    pub power_b: Vec<f64>,
 }
 
 impl PowerStft {
     /// Plans an STFT of size `n_fft` (even, ≥ 2) with hop `hop` (≥ 1).
     pub fn new(n_fft: usize, hop: usize) -> Self {
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
+        let fft = FftPlanner::<f64>::new().plan_fft_forward(n_fft);
         Self {
             n_fft,
             hop,
@@ -62,11 +69,12 @@ impl PowerStft {
 
     /// Fresh scratch buffers sized for this plan.
     pub fn scratch(&self) -> Scratch {
+        let zero = Complex64::new(0.0, 0.0);
         Scratch {
-            frame: self.fft.make_input_vec(),
-            spectrum: self.fft.make_output_vec(),
-            fft_scratch: self.fft.make_scratch_vec(),
+            buf: vec![zero; self.n_fft],
+            fft_scratch: vec![zero; self.fft.get_inplace_scratch_len()],
             power: vec![0.0; self.n_fft / 2 + 1],
+            power_b: vec![0.0; self.n_fft / 2 + 1],
         }
     }
 
@@ -80,45 +88,70 @@ impl PowerStft {
     /// Frame `t` covers padded samples `t·hop .. t·hop + n_fft`, i.e. signal samples
     /// `t·hop − n_fft/2 ..`, with zeros outside the signal.
     pub fn power_frame(&self, signal: &[f32], t: usize, scratch: &mut Scratch) {
-        let half = self.n_fft / 2;
-        let start = (t * self.hop) as isize - half as isize;
+        self.power_frames(signal, t, None, scratch);
+    }
+
+    /// The power spectra of frames `t` and `u` into `scratch.power` and `scratch.power_b`, through one
+    /// transform. Each comes out as [`Self::power_frame`] gives it, up to f64 rounding (~1e-16).
+    pub fn power_frame_pair(&self, signal: &[f32], t: usize, u: usize, scratch: &mut Scratch) {
+        self.power_frames(signal, t, Some(u), scratch);
+    }
+
+    fn power_frames(&self, signal: &[f32], t: usize, u: Option<usize>, scratch: &mut Scratch) {
         let Scratch {
-            frame,
-            spectrum,
+            buf,
             fft_scratch,
             power,
+            power_b,
         } = scratch;
+        for z in buf.iter_mut() {
+            *z = Complex64::new(0.0, 0.0);
+        }
+        self.windowed(signal, t, buf, |z, v| z.re = v);
+        if let Some(u) = u {
+            self.windowed(signal, u, buf, |z, v| z.im = v);
+        }
+        self.fft.process_with_scratch(buf, fft_scratch);
+        let n = self.n_fft;
+        // k and n−k (index 0 pairs with itself, as Z[n] = Z[0]).
+        for k in 0..=n / 2 {
+            let z = buf[k];
+            let m = buf[(n - k) % n];
+            // 2A = Z[k] + conj Z[n−k];  2B·i = Z[k] − conj Z[n−k]
+            let (ar, ai) = (z.re + m.re, z.im - m.im);
+            let (br, bi) = (z.im + m.im, m.re - z.re);
+            power[k] = 0.25 * (ar * ar + ai * ai);
+            power_b[k] = 0.25 * (br * br + bi * bi);
+        }
+    }
+
+    /// Writes the windowed samples of frame `t` (zeros outside the signal) into `buf` with `put`.
+    fn windowed(
+        &self,
+        signal: &[f32],
+        t: usize,
+        buf: &mut [Complex64],
+        put: impl Fn(&mut Complex64, f64),
+    ) {
+        let half = self.n_fft / 2;
+        let start = (t * self.hop) as isize - half as isize;
         // Fast path: the frame lies inside the signal.
         if start >= 0 && (start as usize + self.n_fft) <= signal.len() {
             let s = start as usize;
-            for ((f, x), w) in frame
+            for ((z, x), w) in buf
                 .iter_mut()
                 .zip(&signal[s..s + self.n_fft])
                 .zip(&self.window)
             {
-                *f = f64::from(*x) * w;
+                put(z, f64::from(*x) * w);
             }
         } else {
-            for (i, (f, w)) in frame.iter_mut().zip(&self.window).enumerate() {
+            for (i, (z, w)) in buf.iter_mut().zip(&self.window).enumerate() {
                 let j = start + i as isize;
-                *f = if j >= 0 && (j as usize) < signal.len() {
-                    f64::from(signal[j as usize]) * w
-                } else {
-                    0.0
-                };
+                if j >= 0 && (j as usize) < signal.len() {
+                    put(z, f64::from(signal[j as usize]) * w);
+                }
             }
-        }
-        // Lengths come from this plan's own make_*_vec, so the transform cannot fail.
-        if self
-            .fft
-            .process_with_scratch(frame, spectrum, fft_scratch)
-            .is_err()
-        {
-            power.iter_mut().for_each(|p| *p = f64::NAN);
-            return;
-        }
-        for (p, c) in power.iter_mut().zip(spectrum.iter()) {
-            *p = c.re * c.re + c.im * c.im;
         }
     }
 }
@@ -215,5 +248,27 @@ mod tests {
         assert!((a.power[0] - dc * dc).abs() <= 1e-3 * dc * dc);
         stft.power_frame(&padded[32..], 0, &mut b);
         assert_eq!(a.power, b.power);
+    }
+
+    #[test]
+    fn a_pair_equals_two_single_frames() {
+        let stft = PowerStft::new(1024, 512);
+        let x: Vec<f32> = (0..20_000)
+            .map(|i| ((i as f32 * 0.011).sin() * (i as f32 * 0.0007).cos()) * 0.6)
+            .collect();
+        let (mut one, mut pair) = (stft.scratch(), stft.scratch());
+        // frames inside, at the start (padding) and at the end (padding)
+        for (t, u) in [(3, 7), (0, 1), (38, 39), (39, 0)] {
+            stft.power_frame_pair(&x, t, u, &mut pair);
+            for (frame, got) in [(t, &pair.power), (u, &pair.power_b)] {
+                stft.power_frame(&x, frame, &mut one);
+                for (k, (a, b)) in one.power.iter().zip(got.iter()).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-9 * a.abs().max(1e-6),
+                        "frame {frame} bin {k}: {a} vs {b}"
+                    );
+                }
+            }
+        }
     }
 }
