@@ -194,6 +194,23 @@ impl Plan {
 
     /// Resamples `samples` on up to `threads` threads (the result does not depend on the number).
     pub fn process(&self, samples: &[f32], threads: usize) -> Vec<f32> {
+        self.process_checked(samples, threads, f32::INFINITY)
+            .unwrap_or_else(|| self.process_unchecked(samples, threads))
+    }
+
+    /// [`Self::process`], or `None` when a sample is NaN, infinite or larger than `limit` in
+    /// magnitude: the check rides along with reading the input (one pass over memory, not two).
+    pub fn process_checked(&self, samples: &[f32], threads: usize, limit: f32) -> Option<Vec<f32>> {
+        let (out, ok) = self.run(samples, threads, limit);
+        ok.then_some(out)
+    }
+
+    fn process_unchecked(&self, samples: &[f32], threads: usize) -> Vec<f32> {
+        self.run(samples, threads, f32::NAN).0
+    }
+
+    /// The output and whether every sample passed `|x| <= limit` (never, for a NaN limit).
+    fn run(&self, samples: &[f32], threads: usize, limit: f32) -> (Vec<f32>, bool) {
         let total = self.output_len(samples.len());
         let mut out = vec![0.0f32; total];
         let per_pair = 2 * self.block_out();
@@ -201,13 +218,15 @@ impl Plan {
         // Two pairs per thread at least: below that, starting threads costs more than it saves.
         let threads = threads.clamp(1, pairs.div_ceil(2).max(1));
         if threads == 1 {
-            self.process_pairs(samples, 0, &mut out);
-            return out;
+            let ok = self.process_pairs(samples, 0, &mut out, limit);
+            return (out, ok);
         }
         let pairs_per_thread = pairs.div_ceil(threads);
-        std::thread::scope(|scope| {
+        let ok = std::thread::scope(|scope| {
             let mut rest = out.as_mut_slice();
             let mut first = 0;
+            let mut handles = Vec::new();
+            let mut ok = true;
             while !rest.is_empty() {
                 let take = (pairs_per_thread * per_pair).min(rest.len());
                 let (head, tail) = std::mem::take(&mut rest).split_at_mut(take);
@@ -215,18 +234,31 @@ impl Plan {
                 let start = first;
                 if rest.is_empty() {
                     // The last piece runs on this thread.
-                    self.process_pairs(samples, start, head);
+                    ok &= self.process_pairs(samples, start, head, limit);
                 } else {
-                    scope.spawn(move || self.process_pairs(samples, start, head));
+                    handles
+                        .push(scope.spawn(move || self.process_pairs(samples, start, head, limit)));
                 }
                 first += pairs_per_thread;
             }
+            // A thread that panicked (it cannot: no indexing depends on the input) counts as a failure.
+            handles
+                .into_iter()
+                .fold(ok, |ok, h| ok & h.join().unwrap_or(false))
         });
-        out
+        (out, ok)
     }
 
-    /// Fills `dst`, the output from pair `first_pair` on, pair by pair.
-    fn process_pairs(&self, samples: &[f32], first_pair: usize, dst: &mut [f32]) {
+    /// Fills `dst`, the output from pair `first_pair` on, pair by pair; whether every sample read
+    /// passed `|x| <= limit`.
+    fn process_pairs(
+        &self,
+        samples: &[f32],
+        first_pair: usize,
+        dst: &mut [f32],
+        limit: f32,
+    ) -> bool {
+        let mut ok = true;
         let block_out = self.block_out();
         let skip = self.half / self.p * self.q;
         let c = self.response.len() - 1;
@@ -236,13 +268,27 @@ impl Plan {
         for (i, chunk) in dst.chunks_mut(2 * block_out).enumerate() {
             let pair = first_pair + i;
             let start = |b: usize| (b * self.step) as isize - self.half as isize;
-            self.fill(samples, start(2 * pair), start(2 * pair + 1), &mut buf);
+            ok &= self.fill(
+                samples,
+                start(2 * pair),
+                start(2 * pair + 1),
+                &mut buf,
+                limit,
+            );
             self.forward.process_with_scratch(&mut buf, &mut scratch);
-            spec[0] = buf[0] * self.response[0];
-            for j in 1..=c {
-                let h = self.response[j];
-                spec[j] = buf[j] * h;
-                spec[self.n_out - j] = buf[self.n_in - j] * h;
+            // Bins 1..=c and their mirrors n−c..n, both times the response at 1..=c.
+            let h = &self.response;
+            spec[0] = buf[0] * h[0];
+            for ((s, z), h) in spec[1..=c].iter_mut().zip(&buf[1..=c]).zip(&h[1..]) {
+                *s = z * h;
+            }
+            for ((s, z), h) in spec[self.n_out - c..]
+                .iter_mut()
+                .rev()
+                .zip(buf[self.n_in - c..].iter().rev())
+                .zip(&h[1..])
+            {
+                *s = z * h;
             }
             // The inverse transform worked in place: the bins between the two bands are zeroed again.
             spec[c + 1..self.n_out - c].fill(Complex32::new(0.0, 0.0));
@@ -255,11 +301,13 @@ impl Plan {
                 *d = s.im;
             }
         }
+        ok
     }
 
     /// The input of two blocks starting at `a` and `b` (may be negative or past the end: zeros there),
-    /// as the real and imaginary parts of `buf`.
-    fn fill(&self, samples: &[f32], a: isize, b: isize, buf: &mut [Complex32]) {
+    /// as the real and imaginary parts of `buf`; whether every sample read passed `|x| <= limit`.
+    fn fill(&self, samples: &[f32], a: isize, b: isize, buf: &mut [Complex32], limit: f32) -> bool {
+        let mut ok = true;
         let at = |s: isize, i: usize| -> f32 {
             let j = s + i as isize;
             if j >= 0 && (j as usize) < samples.len() {
@@ -276,12 +324,16 @@ impl Plan {
             );
             for ((z, &x), &y) in buf.iter_mut().zip(ra).zip(rb) {
                 *z = Complex32::new(x, y);
+                ok &= (x.abs() <= limit) & (y.abs() <= limit);
             }
         } else {
             for (i, z) in buf.iter_mut().enumerate() {
-                *z = Complex32::new(at(a, i), at(b, i));
+                let (x, y) = (at(a, i), at(b, i));
+                *z = Complex32::new(x, y);
+                ok &= (x.abs() <= limit) & (y.abs() <= limit);
             }
         }
+        ok
     }
 }
 

@@ -71,11 +71,17 @@ pub fn resample_with_threads(
     if samples.is_empty() {
         return Ok(Vec::new());
     }
-    // rubato panics when its FFT overflows: refuse what would overflow (NaN, infinities, huge values).
-    super::check_samples(samples)?;
+    // Refuse what would overflow an FFT (NaN, infinities, huge values): rubato panics on it. The
+    // overlap-save path checks while it reads; only a bad signal is searched again for the message.
     if let Some(plan) = plan(from, to) {
-        return Ok(plan.process(samples, threads));
+        return match plan.process_checked(samples, threads, super::MAX_SAMPLE_MAGNITUDE) {
+            Some(out) => Ok(out),
+            None => Err(super::check_samples(samples)
+                .err()
+                .unwrap_or_else(|| resample_failure(from, to, "a sample is out of range".into()))),
+        };
     }
+    super::check_samples(samples)?;
     let block = fft_block_in(from, to);
     let margin = 2 * block;
     let total_out = (samples.len() as u64 * u64::from(to)).div_ceil(u64::from(from)) as usize;
@@ -306,5 +312,26 @@ mod tests {
             resample(&[0.5, 0.25], 16_000, 16_000).unwrap(),
             vec![0.5, 0.25]
         );
+    }
+
+    #[test]
+    fn bad_samples_are_found_wherever_they_are() {
+        for (from, len) in [
+            (44_100u32, 300_001usize),
+            (48_000, 5_000),
+            (44_101, 100_000),
+        ] {
+            for at in [0, len / 2, len - 1] {
+                for (bad, nan) in [(f32::NAN, true), (f32::INFINITY, true), (-2e6, false)] {
+                    let mut x = vec![0.1f32; len];
+                    x[at] = bad;
+                    match resample_with_threads(&x, from, 16_000, 2) {
+                        Err(AudioError::NonFinite { index }) if nan => assert_eq!(index, at),
+                        Err(AudioError::OutOfRange { index, .. }) if !nan => assert_eq!(index, at),
+                        other => panic!("{from} Hz, {bad} at {at}: {other:?}"),
+                    }
+                }
+            }
+        }
     }
 }

@@ -307,8 +307,7 @@ impl FrontEnd {
                 }
                 self.mel.apply(&scratch.power, a);
                 if log {
-                    pair.iter_mut()
-                        .for_each(|v| *v = 10.0 * v.max(amin).log10());
+                    pair.iter_mut().for_each(|v| *v = decibels(v.max(amin)));
                 }
             }
         };
@@ -333,7 +332,7 @@ impl FrontEnd {
     /// `power_to_db(S, ref=np.max, amin, top_db)`).
     pub fn power_to_db(&self, s: &mut [f32]) {
         let amin = self.cfg.amin;
-        s.iter_mut().for_each(|v| *v = 10.0 * v.max(amin).log10());
+        s.iter_mut().for_each(|v| *v = decibels(v.max(amin)));
         self.db_relative_to_max(s);
     }
 
@@ -357,18 +356,21 @@ impl FrontEnd {
         check_signal(samples)?;
         self.check_size(samples.len())?;
         let mut f = self.mel_spectrogram(samples, true);
-        self.db_relative_to_max(&mut f.data);
-        let (lo, hi) = f
-            .data
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
+        // `db_relative_to_max` and the min–max scaling fused into one pass for the extremes and one
+        // for the values, with the same f32 operations per value (so the same bits): subtracting a
+        // constant and flooring are monotonic, so the extremes of the dB values are those of the
+        // log-powers moved the same way, and the maximum lands on exactly 0 dB.
+        let (min, max) = extremes(&f.data);
+        // max − max is +0 (every value is finite: powers are floored at amin).
+        let floor = 0.0 - self.cfg.top_db;
+        let (lo, hi) = ((min - max).max(floor), 0.0f32.max(floor));
         let range = hi - lo;
         if !range.is_finite() || range <= 0.0 {
             return Err(FrontEndError::ConstantSpectrogram);
         }
-        f.data.iter_mut().for_each(|v| *v = (*v - lo) / range);
+        f.data
+            .iter_mut()
+            .for_each(|v| *v = ((*v - max).max(floor) - lo) / range);
         Ok(f)
     }
 
@@ -418,6 +420,52 @@ impl FrontEnd {
 }
 
 /// Rejects empty, non-finite and constant signals.
+/// The smallest and largest of `values` (±infinity when empty), with eight running extremes so
+/// that the loop vectorises.
+fn extremes(values: &[f32]) -> (f32, f32) {
+    let (mut lo, mut hi) = ([f32::INFINITY; 8], [f32::NEG_INFINITY; 8]);
+    let (chunks, rest) = values.as_chunks::<8>();
+    for c in chunks {
+        for i in 0..8 {
+            lo[i] = lo[i].min(c[i]);
+            hi[i] = hi[i].max(c[i]);
+        }
+    }
+    let fold =
+        |init: f32, f: fn(f32, f32) -> f32, xs: &[f32]| xs.iter().fold(init, |a, &b| f(a, b));
+    (
+        fold(fold(f32::INFINITY, f32::min, &lo), f32::min, rest),
+        fold(fold(f32::NEG_INFINITY, f32::max, &hi), f32::max, rest),
+    )
+}
+
+/// `10·log10(x)` for a positive normal `x` (the front end's powers, floored at `amin` ≥ 1e-10), within
+/// f32 rounding of the exact value, in code the compiler vectorises (libm's `log10f` is one call per
+/// value; it was 18 % of the log-mel's time). `x = m·2^e` with `m` in [√½, √2), `ln m = 2·atanh(s)`
+/// with `s = (m − 1)/(m + 1)`, `|s| ≤ 0.172`: the series to s¹³ leaves a relative error under 1e-12
+/// (in f64). The same arithmetic natively and in wasm, so both give the same bits.
+#[inline]
+fn decibels(x: f32) -> f32 {
+    const DB_PER_LN: f64 = 10.0 / std::f64::consts::LN_10;
+    let bits = x.to_bits();
+    let exponent = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f64::from(f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000)); // [1, 2)
+    let high = m > std::f64::consts::SQRT_2;
+    let (m, exponent) = if high {
+        (m * 0.5, exponent + 1)
+    } else {
+        (m, exponent)
+    };
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let series = 1.0
+        + s2 * (1.0 / 3.0
+            + s2 * (1.0 / 5.0
+                + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 / 13.0)))));
+    let ln = 2.0 * s * series + f64::from(exponent) * std::f64::consts::LN_2;
+    (ln * DB_PER_LN) as f32
+}
+
 fn check_signal(samples: &[f32]) -> Result<(), FrontEndError> {
     let Some(&first) = samples.first() else {
         return Err(FrontEndError::Empty);
@@ -679,5 +727,61 @@ mod tests {
         assert_eq!(block[512], 512.0);
         assert_eq!(block[512 + 88], 512.0);
         assert_eq!(block[511], 511.0);
+    }
+
+    #[test]
+    fn decibels_match_log10() {
+        let mut x = 1e-10f32;
+        let mut worst = 0.0f64;
+        while x < 1e12 {
+            for v in [
+                x,
+                x * std::f32::consts::SQRT_2,
+                x * std::f32::consts::SQRT_2.next_up(),
+                x.next_up(),
+                x * 1.999_999,
+            ] {
+                let exact = 10.0 * f64::from(v).log10();
+                worst = worst.max((f64::from(decibels(v)) - exact).abs());
+            }
+            x *= 1.37;
+        }
+        // Rounding values up to ±120 dB to f32 is up to 4e-6 dB; the approximation adds nothing visible.
+        assert!(worst < 8e-6, "worst |Δ| {worst} dB");
+        assert_eq!(decibels(1.0), 0.0);
+        assert_eq!(decibels(10.0), 10.0);
+        assert_eq!(decibels(100.0), 20.0);
+    }
+
+    #[test]
+    fn fused_scaling_equals_power_to_db_then_min_max() {
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        // A loud tone, then near-silence (so the 80 dB floor bites), then noise.
+        let mut state = 12_345u32;
+        let x: Vec<f32> = (0..48_000)
+            .map(|i| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                match i / 16_000 {
+                    0 => (i as f32 * 0.2).sin() * 0.8,
+                    1 => noise * 1e-6,
+                    _ => noise * 0.3,
+                }
+            })
+            .collect();
+        let fused = fe.log_mel(&x).unwrap();
+        let mut db = fe.mel_power(&x).unwrap().data;
+        fe.power_to_db(&mut db);
+        let (lo, hi) = db
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        assert!(
+            db.contains(&lo) && lo == -80.0,
+            "the floor is reached: {lo}"
+        );
+        let expected: Vec<f32> = db.iter().map(|v| (v - lo) / (hi - lo)).collect();
+        assert_eq!(fused.data, expected);
     }
 }

@@ -104,24 +104,51 @@ impl PowerStft {
             power,
             power_b,
         } = scratch;
-        for z in buf.iter_mut() {
-            *z = Complex64::new(0.0, 0.0);
-        }
-        self.windowed(signal, t, buf, |z, v| z.re = v);
-        if let Some(u) = u {
-            self.windowed(signal, u, buf, |z, v| z.im = v);
+        let n = self.n_fft;
+        let inside = |t: usize| {
+            let start = (t * self.hop) as isize - (n / 2) as isize;
+            (start >= 0 && start as usize + n <= signal.len()).then_some(start as usize)
+        };
+        match (inside(t), u.map(inside)) {
+            // Fast path: both frames lie inside the signal.
+            (Some(a), Some(Some(b))) => {
+                for (((z, x), y), w) in buf
+                    .iter_mut()
+                    .zip(&signal[a..a + n])
+                    .zip(&signal[b..b + n])
+                    .zip(&self.window)
+                {
+                    *z = Complex64::new(f64::from(*x) * w, f64::from(*y) * w);
+                }
+            }
+            _ => {
+                for z in buf.iter_mut() {
+                    *z = Complex64::new(0.0, 0.0);
+                }
+                self.windowed(signal, t, buf, |z, v| z.re = v);
+                if let Some(u) = u {
+                    self.windowed(signal, u, buf, |z, v| z.im = v);
+                }
+            }
         }
         self.fft.process_with_scratch(buf, fft_scratch);
-        let n = self.n_fft;
-        // k and n−k (index 0 pairs with itself, as Z[n] = Z[0]).
-        for k in 0..=n / 2 {
-            let z = buf[k];
-            let m = buf[(n - k) % n];
-            // 2A = Z[k] + conj Z[n−k];  2B·i = Z[k] − conj Z[n−k]
+        // Bin k pairs with bin n−k; bins 0 and n/2 pair with themselves.
+        // 2A = Z[k] + conj Z[n−k];  2B·i = Z[k] − conj Z[n−k]
+        let split = |z: Complex64, m: Complex64| {
             let (ar, ai) = (z.re + m.re, z.im - m.im);
             let (br, bi) = (z.im + m.im, m.re - z.re);
-            power[k] = 0.25 * (ar * ar + ai * ai);
-            power_b[k] = 0.25 * (br * br + bi * bi);
+            (0.25 * (ar * ar + ai * ai), 0.25 * (br * br + bi * bi))
+        };
+        let h = n / 2;
+        (power[0], power_b[0]) = split(buf[0], buf[0]);
+        (power[h], power_b[h]) = split(buf[h], buf[h]);
+        for (((p, q), z), m) in power[1..h]
+            .iter_mut()
+            .zip(power_b[1..h].iter_mut())
+            .zip(&buf[1..h])
+            .zip(buf[h + 1..].iter().rev())
+        {
+            (*p, *q) = split(*z, *m);
         }
     }
 
