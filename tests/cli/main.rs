@@ -667,6 +667,8 @@ fn features_in_a_batch_equal_one_file_at_a_time() {
     }
     std::fs::write(data.join("damaged.wav"), b"RIFF....WAVEjunk").unwrap();
     std::fs::write(data.join("notes.txt"), b"not audio").unwrap();
+    // A link back to the folder itself is skipped, not searched without end.
+    std::os::unix::fs::symlink(&data, data.join("nested/loop")).unwrap();
     let out_dir = dir.path().join("features");
     let out = acula()
         .arg("features")
@@ -683,6 +685,7 @@ fn features_in_a_batch_equal_one_file_at_a_time() {
     assert!(stderr.contains("1 of 4 files failed"), "{stderr}");
     assert!(!out_dir.join("damaged.npy").exists());
     assert!(!out_dir.join("notes.npy").exists());
+    assert!(!out_dir.join("nested/loop").exists());
     for (name, _, _) in files {
         let single = dir.path().join("single.npy");
         let one = acula()
@@ -731,6 +734,17 @@ fn features_batch_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("would both be written to"));
     assert!(!out_dir.exists());
+    // The same name but for case: one file on macOS and Windows, so refused everywhere.
+    let upper = dir.path().join("y/SAME.wav");
+    std::fs::rename(&y, &upper).unwrap();
+    let out = run(&[
+        x.as_os_str(),
+        upper.as_os_str(),
+        "--out-dir".as_ref(),
+        out_dir.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::rename(&upper, &y).unwrap();
     // --out with two files.
     let out = run(&[
         x.as_os_str(),

@@ -32,7 +32,7 @@ pub struct FeaturesArgs {
     /// below that folder). The front end is planned once for all files.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Files processed at once in a batch (default: one per core; each file then uses one thread).
+    /// Files processed at once with --out-dir (default: one per core; each file then uses one thread).
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Trim leading and trailing silence first (librosa `effects.trim`, top 60 dB).
@@ -177,14 +177,6 @@ impl Job {
         std::fs::create_dir_all(dir).map_err(|e| {
             Failure::output(format!("cannot create the folder {}: {e}", dir.display()))
         })?;
-        for parent in pairs.iter().filter_map(|(_, out)| out.parent()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                Failure::output(format!(
-                    "cannot create the folder {}: {e}",
-                    parent.display()
-                ))
-            })?;
-        }
         let bar = crate::progress::bar(pairs.len() as u64, "features");
         let next = AtomicUsize::new(0);
         let failures: Mutex<Vec<(usize, Failure)>> = Mutex::new(Vec::new());
@@ -195,8 +187,28 @@ impl Job {
                     let Some((audio, out)) = pairs.get(i) else {
                         break;
                     };
-                    if let Err(e) = self.one(audio, out) {
-                        bar.suspend(|| eprintln!("error: {}", e.message()));
+                    // A file's output folder is made when the file is processed (none left empty
+                    // behind a failed file); a panic (a bug) fails that file, not the batch.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        if let Some(parent) = out.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| {
+                                Failure::output(format!(
+                                    "cannot create the folder {}: {e}",
+                                    parent.display()
+                                ))
+                            })?;
+                        }
+                        self.one(audio, out)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(Failure::input(format!(
+                            "{}: internal error (a bug: please report it)",
+                            audio.display()
+                        )))
+                    });
+                    if let Err(e) = result {
+                        let line = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+                        bar.suspend(|| eprintln!("error: {line}"));
                         failures
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -263,9 +275,11 @@ fn batch_outputs(inputs: &[PathBuf], dir: &Path) -> Result<Vec<(PathBuf, PathBuf
             pairs.push((input.clone(), dir.join(name)));
         }
     }
-    let mut seen: HashMap<&Path, &Path> = HashMap::new();
+    // Compared without case too: on macOS and Windows `A.npy` and `a.npy` are one file.
+    let mut seen: HashMap<String, &Path> = HashMap::new();
     for (audio, out) in &pairs {
-        if let Some(other) = seen.insert(out, audio) {
+        let key = out.to_string_lossy().to_lowercase();
+        if let Some(other) = seen.insert(key, audio) {
             return Err(Failure::usage(format!(
                 "{} and {} would both be written to {}; rename one or run them separately",
                 other.display(),
@@ -277,14 +291,23 @@ fn batch_outputs(inputs: &[PathBuf], dir: &Path) -> Result<Vec<(PathBuf, PathBuf
     Ok(pairs)
 }
 
-/// Audio files under `folder`, recursively, sorted by path.
+/// Audio files under `folder`, recursively, sorted by path. Symbolic links inside are not followed
+/// (a link to a parent folder would otherwise be searched without end).
 fn find_audio(folder: &Path, found: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    let entries = std::fs::read_dir(folder)
-        .map_err(|e| Failure::input(format!("cannot read the folder {}: {e}", folder.display())))?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
+    let unreadable = |e: std::io::Error| {
+        Failure::input(format!("cannot read the folder {}: {e}", folder.display()))
+    };
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(folder).map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        let kind = entry.file_type().map_err(unreadable)?;
+        entries.push((entry.path(), kind));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, kind) in entries {
+        if kind.is_symlink() {
+            tracing::warn!("skipping the symbolic link {}", path.display());
+        } else if kind.is_dir() {
             find_audio(&path, found)?;
         } else if path
             .extension()

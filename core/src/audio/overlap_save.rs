@@ -112,7 +112,7 @@ impl Plan {
         // Block size: n_in = p·k with both transforms 7-smooth, the cheapest per useful sample.
         let mut best: Option<(f64, usize)> = None;
         let mut k = (4 * half).div_ceil(p).max(1);
-        while p * k <= MAX_N_IN && p * k <= 64 * half.max(64) {
+        while p * k <= MAX_N_IN && q * k <= MAX_N_IN && p * k <= 64 * half.max(64) {
             let (n_in, n_out) = (p * k, q * k);
             if seven_smooth(k) && n_in > 2 * half {
                 let cost = (n_in as f64 * (n_in as f64).log2()
@@ -194,19 +194,15 @@ impl Plan {
 
     /// Resamples `samples` on up to `threads` threads (the result does not depend on the number).
     pub fn process(&self, samples: &[f32], threads: usize) -> Vec<f32> {
-        self.process_checked(samples, threads, f32::INFINITY)
-            .unwrap_or_else(|| self.process_unchecked(samples, threads))
+        self.run(samples, threads, f32::NAN).0
     }
 
-    /// [`Self::process`], or `None` when a sample is NaN, infinite or larger than `limit` in
-    /// magnitude: the check rides along with reading the input (one pass over memory, not two).
+    /// [`Self::process`], or `None` when a sample is NaN or larger than `limit` in magnitude (so also
+    /// infinite, for a finite `limit`): the check rides along with reading the input (one pass over
+    /// memory, not two).
     pub fn process_checked(&self, samples: &[f32], threads: usize, limit: f32) -> Option<Vec<f32>> {
         let (out, ok) = self.run(samples, threads, limit);
         ok.then_some(out)
-    }
-
-    fn process_unchecked(&self, samples: &[f32], threads: usize) -> Vec<f32> {
-        self.run(samples, threads, f32::NAN).0
     }
 
     /// The output and whether every sample passed `|x| <= limit` (never, for a NaN limit).

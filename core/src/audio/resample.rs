@@ -19,6 +19,9 @@ use crate::error::AudioError;
 /// costs about as much as resampling a few seconds, so a batch of files plans once.
 static PLANS: Mutex<Vec<PlanEntry>> = Mutex::new(Vec::new());
 
+/// Most plans kept at once.
+const MAX_PLANS: usize = 16;
+
 /// `(from, to, plan)`; `None` remembers that the ratio goes to rubato.
 type PlanEntry = (u32, u32, Option<Arc<Plan>>);
 
@@ -31,6 +34,10 @@ fn plan(from: u32, to: u32) -> Option<Arc<Plan>> {
         return p.clone();
     }
     let made = Plan::new(from, to).map(Arc::new);
+    // A page or a batch sees a handful of rates; keep the latest few (a plan holds its FFT tables).
+    if plans.len() >= MAX_PLANS {
+        plans.remove(0);
+    }
     plans.push((from, to, made.clone()));
     made
 }

@@ -97,8 +97,12 @@ impl FrontEndConfig {
         if !(self.top_db > 0.0 && self.top_db.is_finite()) {
             return bad(format!("top_db must be positive, got {}", self.top_db));
         }
-        if !(self.amin > 0.0 && self.amin.is_finite()) {
-            return bad(format!("amin must be positive, got {}", self.amin));
+        if !(self.amin >= f32::MIN_POSITIVE && self.amin.is_finite()) {
+            return bad(format!(
+                "amin must be a positive normal float (at least {:e}), got {}",
+                f32::MIN_POSITIVE,
+                self.amin
+            ));
         }
         let t = &self.trim;
         if t.frame_length < 2 || !t.frame_length.is_multiple_of(2) || t.frame_length > 1 << 20 {
@@ -365,7 +369,9 @@ impl FrontEnd {
         let floor = 0.0 - self.cfg.top_db;
         let (lo, hi) = ((min - max).max(floor), 0.0f32.max(floor));
         let range = hi - lo;
-        if !range.is_finite() || range <= 0.0 {
+        // An infinite power (samples near f32's limit given to this function directly) is refused
+        // as before the fusion, when it made the range NaN.
+        if !max.is_finite() || !range.is_finite() || range <= 0.0 {
             return Err(FrontEndError::ConstantSpectrogram);
         }
         f.data
@@ -419,7 +425,6 @@ impl FrontEnd {
     }
 }
 
-/// Rejects empty, non-finite and constant signals.
 /// The smallest and largest of `values` (±infinity when empty), with eight running extremes so
 /// that the loop vectorises.
 fn extremes(values: &[f32]) -> (f32, f32) {
@@ -439,7 +444,8 @@ fn extremes(values: &[f32]) -> (f32, f32) {
     )
 }
 
-/// `10·log10(x)` for a positive normal `x` (the front end's powers, floored at `amin` ≥ 1e-10), within
+/// `10·log10(x)` for a positive normal `x` (the front end's powers, floored at `amin`, which the config
+/// requires to be a normal float; an infinite power stays infinite), within
 /// f32 rounding of the exact value, in code the compiler vectorises (libm's `log10f` is one call per
 /// value; it was 18 % of the log-mel's time). `x = m·2^e` with `m` in [√½, √2), `ln m = 2·atanh(s)`
 /// with `s = (m − 1)/(m + 1)`, `|s| ≤ 0.172`: the series to s¹³ leaves a relative error under 1e-12
@@ -463,9 +469,16 @@ fn decibels(x: f32) -> f32 {
             + s2 * (1.0 / 5.0
                 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 / 13.0)))));
     let ln = 2.0 * s * series + f64::from(exponent) * std::f64::consts::LN_2;
-    (ln * DB_PER_LN) as f32
+    let db = (ln * DB_PER_LN) as f32;
+    // A select, not a branch: the loop still vectorises.
+    if x.is_finite() {
+        db
+    } else {
+        x
+    }
 }
 
+/// Rejects empty, non-finite and constant signals.
 fn check_signal(samples: &[f32]) -> Result<(), FrontEndError> {
     let Some(&first) = samples.first() else {
         return Err(FrontEndError::Empty);
@@ -783,5 +796,20 @@ mod tests {
         );
         let expected: Vec<f32> = db.iter().map(|v| (v - lo) / (hi - lo)).collect();
         assert_eq!(fused.data, expected);
+    }
+
+    #[test]
+    fn decibels_keep_infinity_and_amin_must_be_normal() {
+        assert_eq!(decibels(f32::INFINITY), f32::INFINITY);
+        assert!((decibels(f32::MIN_POSITIVE) - 10.0 * f32::MIN_POSITIVE.log10()).abs() < 1e-4);
+        let cfg = FrontEndConfig {
+            amin: 1e-40,
+            ..FrontEndConfig::default()
+        };
+        assert!(cfg.validate().is_err());
+        // Samples so loud that the mel power overflows f32 are refused, not scaled into garbage.
+        let fe = FrontEnd::new(FrontEndConfig::default()).unwrap();
+        let x: Vec<f32> = (0..4_000).map(|i| (i as f32 * 0.3).sin() * 1e30).collect();
+        assert!(fe.log_mel(&x).is_err());
     }
 }
