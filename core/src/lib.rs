@@ -17,6 +17,7 @@ pub mod encoder;
 pub mod error;
 pub mod frontend;
 pub mod head;
+pub mod kernels;
 #[cfg(feature = "lm")]
 pub mod lm;
 pub mod quality;

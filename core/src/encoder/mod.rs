@@ -20,7 +20,7 @@ pub use mae::{Mae, MaeConfig, MaeOutput, Masking};
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -196,16 +196,18 @@ impl Attention {
                 .swap_dims(1, 2) // [b, heads, n, dh]
         };
         let (q, k, v) = (split(0), split(1), split(2));
-        // softmax(q·kᵀ / √dh)·v. For long sequences (gt-small's 1,025 tokens) burn's fused operation
-        // is faster on the CPU (it tiles the scores instead of writing [b, heads, n, n] out: 864 vs
-        // 954 ms for one gt-small chunk on one core); for short ones (gt-tiny's 129) two plain matmuls
-        // are (9.9 vs 10.6 ms). Under autodiff burn decomposes the fused operation the same way.
-        let context = if n >= FUSED_ATTENTION_TOKENS {
-            attention(q, k, v, None, None, AttentionModuleOptions::default())
-        } else {
-            let scores = q.matmul(k.transpose()).mul_scalar((dh as f32).powf(-0.5));
-            softmax(scores, 3).matmul(v)
-        }
+        // softmax(q·kᵀ / √dh)·v. On the CPU (flex) our kernel (crate::kernels): tiled, vectorised,
+        // threaded, with a backward pass that does not keep the score matrix. Elsewhere burn's: its
+        // fused operation for long sequences (gt-small's 1,025 tokens: it tiles the scores instead of
+        // writing [b, heads, n, n] out), two plain matmuls for short ones (gt-tiny's 129).
+        let context = crate::kernels::attention(q, k, v, |q, k, v| {
+            if n >= FUSED_ATTENTION_TOKENS {
+                attention(q, k, v, None, None, AttentionModuleOptions::default())
+            } else {
+                let scores = q.matmul(k.transpose()).mul_scalar((dh as f32).powf(-0.5));
+                softmax(scores, 3).matmul(v)
+            }
+        })
         .swap_dims(1, 2)
         .reshape([b, n, d]);
         self.proj.forward(context)
@@ -221,7 +223,7 @@ struct Mlp {
 
 impl Mlp {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2.forward(gelu(self.fc1.forward(x)))
+        self.fc2.forward(crate::kernels::gelu(self.fc1.forward(x)))
     }
 }
 

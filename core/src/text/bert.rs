@@ -8,7 +8,7 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, Linear};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor};
 use serde::Deserialize;
 
@@ -131,7 +131,7 @@ impl Layer {
             .swap_dims(1, 2)
             .reshape([batch, tokens, hidden]); // [batch, tokens, hidden]
         let x = self.attn_norm.forward(self.attn_out.forward(context) + x);
-        let h = gelu(self.intermediate.forward(x.clone())); // [batch, tokens, intermediate]
+        let h = crate::kernels::gelu(self.intermediate.forward(x.clone())); // [batch, tokens, intermediate]
         self.out_norm.forward(self.out.forward(h) + x)
     }
 }
