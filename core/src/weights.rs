@@ -113,9 +113,27 @@ impl<'a> Weights<'a> {
         d_out: usize,
         device: &Device,
     ) -> Result<Linear, ModelError> {
-        let weight = self.tensor(&format!("{prefix}.weight"), [d_out, d_in], device)?;
+        let name = format!("{prefix}.weight");
+        let (values, found) = self.values(&name)?;
+        if found != [d_out, d_in] {
+            return Err(ModelError::ShapeMismatch {
+                name,
+                expected: vec![d_out, d_in],
+                found,
+            });
+        }
+        // Transposed here, into a contiguous `[d_in, d_out]` buffer: a transposed view would be
+        // copied again by every forward pass (burn's linear reshapes its weight, 7% of a gt-small
+        // pass on the CPU).
+        let mut transposed = vec![0.0f32; values.len()];
+        for (o, row) in values.chunks_exact(d_in).enumerate() {
+            for (i, &v) in row.iter().enumerate() {
+                transposed[i * d_out + o] = v;
+            }
+        }
+        let weight = Tensor::from_data(TensorData::new(transposed, [d_in, d_out]), device);
         Ok(Linear {
-            weight: Param::from_tensor(weight.transpose()),
+            weight: Param::from_tensor(weight),
             bias: Some(self.param1(&format!("{prefix}.bias"), d_out, device)?),
         })
     }

@@ -189,27 +189,29 @@ impl Attention {
         let [b, n, d] = x.dims();
         let dh = d / self.heads;
         let qkv = self.qkv.forward(x); // [b, n, 3·d]
-        let split = |i: usize| {
-            qkv.clone()
-                .narrow(2, i * d, d)
-                .reshape([b, n, self.heads, dh])
-                .swap_dims(1, 2) // [b, heads, n, dh]
-        };
-        let (q, k, v) = (split(0), split(1), split(2));
-        // softmax(q·kᵀ / √dh)·v. On the CPU (flex) our kernel (crate::kernels): tiled, vectorised,
-        // threaded, with a backward pass that does not keep the score matrix. Elsewhere burn's: its
-        // fused operation for long sequences (gt-small's 1,025 tokens: it tiles the scores instead of
-        // writing [b, heads, n, n] out), two plain matmuls for short ones (gt-tiny's 129).
-        let context = crate::kernels::attention(q, k, v, |q, k, v| {
+        let heads = self.heads;
+        // softmax(q·kᵀ / √dh)·v, heads merged back to [b, n, d]. On the CPU (flex) our kernel
+        // (crate::kernels): tiled, vectorised, threaded, reading the heads in place from `qkv`, with
+        // a backward pass that does not keep the score matrix. Elsewhere burn's: its fused operation
+        // for long sequences (gt-small's 1,025 tokens: it tiles the scores instead of writing
+        // [b, heads, n, n] out), two plain matmuls for short ones (gt-tiny's 129).
+        let context = crate::kernels::attention(qkv, heads, |qkv| {
+            let split = |i: usize| {
+                qkv.clone()
+                    .narrow(2, i * d, d)
+                    .reshape([b, n, heads, dh])
+                    .swap_dims(1, 2) // [b, heads, n, dh]
+            };
+            let (q, k, v) = (split(0), split(1), split(2));
             if n >= FUSED_ATTENTION_TOKENS {
                 attention(q, k, v, None, None, AttentionModuleOptions::default())
             } else {
                 let scores = q.matmul(k.transpose()).mul_scalar((dh as f32).powf(-0.5));
                 softmax(scores, 3).matmul(v)
             }
-        })
-        .swap_dims(1, 2)
-        .reshape([b, n, d]);
+            .swap_dims(1, 2)
+            .reshape([b, n, d])
+        });
         self.proj.forward(context)
     }
 }

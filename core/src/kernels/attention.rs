@@ -97,20 +97,45 @@ unsafe fn mm(
     )
 }
 
-/// Runs `f(unit, chunks…)` for every unit, in parallel where threads exist.
-fn for_units<T: Send>(parts: Vec<T>, f: impl Fn(usize, T) + Sync + Send) {
+/// Runs `f(unit)` for every unit, in parallel where threads exist.
+fn for_units(units: usize, f: impl Fn(usize) + Sync + Send) {
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
-        parts.into_par_iter().enumerate().for_each(|(u, p)| f(u, p));
+        (0..units).into_par_iter().for_each(f);
     }
     #[cfg(target_arch = "wasm32")]
-    for (u, p) in parts.into_iter().enumerate() {
-        f(u, p)
+    (0..units).for_each(f);
+}
+
+/// An output buffer that the units write in disjoint, interleaved places.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+
+// SAFETY: each unit writes only its own elements (its rows in the token-major layout, its own
+// `lse` entries), so concurrent writers never touch the same memory.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The pointer `at` elements in. A method (not the field) so that closures capture the whole
+    /// `Send + Sync` wrapper.
+    fn at(self, at: usize) -> *mut f32 {
+        self.0.wrapping_add(at)
     }
 }
 
-/// The forward pass: `out` `[units, n, w]` and the row log-sum-exps `lse` `[units, n]`.
+/// Where unit `u`'s (token 0, width 0) is in a token-major buffer whose rows (tokens) are `row`
+/// elements apart, with the heads side by side in each row: `[batch, tokens, …, heads, w, …]`. The
+/// outputs use such layouts so that merging the heads (`[batch, tokens, heads · w]`) or the q, k, v
+/// gradients (`[batch, tokens, 3 · heads · w]`, the projection's layout) needs no copy.
+fn token_major(u: usize, d: &Dims, row: usize) -> usize {
+    let (b, h) = (u / d.heads, u % d.heads);
+    b * d.n * row + h * d.w
+}
+
+/// The forward pass: `out` in the token-major layout `[batch, n, heads, w]` and the row log-sum-exps
+/// `lse` `[units, n]`.
 pub(crate) fn forward(q: View, k: View, v: View, d: Dims) -> (Vec<f32>, Vec<f32>) {
     let Dims {
         heads,
@@ -124,8 +149,10 @@ pub(crate) fn forward(q: View, k: View, v: View, d: Dims) -> (Vec<f32>, Vec<f32>
     if units == 0 || n == 0 {
         return (out, lse);
     }
-    let parts: Vec<_> = out.chunks_mut(n * w).zip(lse.chunks_mut(n)).collect();
-    for_units(parts, |u, (out, lse)| {
+    let (out_buf, lse_buf) = (Shared(out.as_mut_ptr()), Shared(lse.as_mut_ptr()));
+    let hw = heads * w;
+    for_units(units, |u| {
+        let out_u = out_buf.at(token_major(u, &d, hw));
         let (qp, kp, vp) = (
             q.unit_ptr(u, heads),
             k.unit_ptr(u, heads),
@@ -156,7 +183,8 @@ pub(crate) fn forward(q: View, k: View, v: View, d: Dims) -> (Vec<f32>, Vec<f32>
                 let sum = exp_shifted_sum(row, max);
                 let inv = 1.0 / sum;
                 row.iter_mut().for_each(|p| *p *= inv);
-                lse[i0 + r] = max + sum.ln();
+                // SAFETY: u·n + i0 + r < units·n, and only this unit writes its entries.
+                unsafe { *lse_buf.at(u * n + i0 + r) = max + sum.ln() };
             }
             // SAFETY: as above.
             unsafe {
@@ -165,8 +193,8 @@ pub(crate) fn forward(q: View, k: View, v: View, d: Dims) -> (Vec<f32>, Vec<f32>
                     rows,
                     w,
                     n,
-                    out[i0 * w..].as_mut_ptr(),
-                    w,
+                    out_u.add(i0 * hw),
+                    hw,
                     false,
                     (s.as_ptr(), n, 1),
                     (vp, v.strides[2], v.strides[3]),
@@ -178,8 +206,9 @@ pub(crate) fn forward(q: View, k: View, v: View, d: Dims) -> (Vec<f32>, Vec<f32>
     (out, lse)
 }
 
-/// The backward pass: given the forward's inputs, its output `o` and `lse` (contiguous, as returned by
-/// [`forward`]) and the output's gradient `dout`, returns `(dq, dk, dv)`, each `[units, n, w]`.
+/// The backward pass: given the forward's inputs, its output `o` and `lse` (as [`forward`] returned
+/// them) and the output's gradient `dout`, returns the gradients of q, k and v side by side in one
+/// `[batch, n, 3 · heads · w]` buffer (the layout of the projection they were cut from).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
     q: View,
@@ -189,7 +218,7 @@ pub(crate) fn backward(
     lse: &[f32],
     dout: View,
     d: Dims,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+) -> Vec<f32> {
     let Dims {
         heads,
         units,
@@ -197,24 +226,23 @@ pub(crate) fn backward(
         w,
         scale,
     } = d;
-    let len = units * n * w;
-    let (mut dq, mut dk, mut dv) = (vec![0.0f32; len], vec![0.0f32; len], vec![0.0f32; len]);
+    let hw = heads * w;
+    let mut grads = vec![0.0f32; units * n * w * 3];
     if units == 0 || n == 0 {
-        return (dq, dk, dv);
+        return grads;
     }
-    let parts: Vec<_> = dq
-        .chunks_mut(n * w)
-        .zip(dk.chunks_mut(n * w))
-        .zip(dv.chunks_mut(n * w))
-        .collect();
-    for_units(parts, |u, ((dq, dk), dv)| {
+    let buf = Shared(grads.as_mut_ptr());
+    for_units(units, |u| {
+        let g = token_major(u, &d, 3 * hw);
+        let (dq_u, dk_u, dv_u) = (buf.at(g), buf.at(g + hw), buf.at(g + 2 * hw));
+        let base = token_major(u, &d, hw);
         let (qp, kp, vp) = (
             q.unit_ptr(u, heads),
             k.unit_ptr(u, heads),
             v.unit_ptr(u, heads),
         );
         let dop = dout.unit_ptr(u, heads);
-        let o = &o[u * n * w..(u + 1) * n * w];
+        let o = &o[base..];
         let lse = &lse[u * n..(u + 1) * n];
         // D_i = Σ_c dO[i,c]·O[i,c] (the softmax backward's row term).
         let delta: Vec<f32> = (0..n)
@@ -223,7 +251,7 @@ pub(crate) fn backward(
                     .map(|c| {
                         // SAFETY: i < n and c < w are inside the unit of a view that fits.
                         let g = unsafe { *dop.add(i * dout.strides[2] + c * dout.strides[3]) };
-                        g * o[i * w + c]
+                        g * o[i * hw + c]
                     })
                     .sum()
             })
@@ -271,8 +299,8 @@ pub(crate) fn backward(
                     n,
                     w,
                     rows,
-                    dv.as_mut_ptr(),
-                    w,
+                    dv_u,
+                    3 * hw,
                     true,
                     (p.as_ptr(), 1, n),
                     do_tile,
@@ -305,8 +333,8 @@ pub(crate) fn backward(
                     rows,
                     w,
                     n,
-                    dq[i0 * w..].as_mut_ptr(),
-                    w,
+                    dq_u.add(i0 * 3 * hw),
+                    3 * hw,
                     false,
                     (ds.as_ptr(), n, 1),
                     (kp, k.strides[2], k.strides[3]),
@@ -317,8 +345,8 @@ pub(crate) fn backward(
                     n,
                     w,
                     rows,
-                    dk.as_mut_ptr(),
-                    w,
+                    dk_u,
+                    3 * hw,
                     true,
                     (ds.as_ptr(), 1, n),
                     q_tile,
@@ -327,7 +355,7 @@ pub(crate) fn backward(
             }
         }
     });
-    (dq, dk, dv)
+    grads
 }
 
 #[cfg(test)]
@@ -410,7 +438,8 @@ mod tests {
             );
             for i in 0..n {
                 for c in 0..w {
-                    worst = worst.max((out[h * n * w + i * w + c] as f64 - want[i][c]).abs());
+                    // Token-major: [token, head, width].
+                    worst = worst.max((out[i * heads * w + h * w + c] as f64 - want[i][c]).abs());
                 }
             }
         }
@@ -443,7 +472,7 @@ mod tests {
             contiguous(&v, n, w, 1),
             d,
         );
-        let (dq, dk, dv) = backward(
+        let grads = backward(
             contiguous(&q, n, w, 1),
             contiguous(&k, n, w, 1),
             contiguous(&v, n, w, 1),
@@ -453,7 +482,7 @@ mod tests {
             d,
         );
         let eps = 1e-3f32;
-        for (which, grad) in [(0, &dq), (1, &dk), (2, &dv)] {
+        for which in 0..3 {
             for idx in [0usize, 37, 133, n * w - 1] {
                 let mut plus = [q.clone(), k.clone(), v.clone()];
                 let mut minus = [q.clone(), k.clone(), v.clone()];
@@ -462,7 +491,8 @@ mod tests {
                 let fd = (loss(&plus[0], &plus[1], &plus[2])
                     - loss(&minus[0], &minus[1], &minus[2]))
                     / (2.0 * eps as f64);
-                let got = grad[idx] as f64;
+                // q, k, v side by side in each token's row of 3·w.
+                let got = grads[(idx / w) * 3 * w + which * w + idx % w] as f64;
                 assert!(
                     (got - fd).abs() < 2e-3 * (1.0 + fd.abs()),
                     "input {which}[{idx}]: {got} vs {fd}"

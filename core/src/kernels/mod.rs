@@ -34,12 +34,10 @@ const GELU_PIECE: usize = 1 << 15;
 pub trait Kernels: Backend {
     /// Exact GELU, element-wise.
     fn acula_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
-    /// softmax(q·kᵀ/√w)·v for `[batch, heads, tokens, w]` inputs; the output is contiguous.
-    fn acula_attention(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-    ) -> FloatTensor<Self>;
+    /// Multi-head attention from the `[batch, tokens, 3 · heads · w]` projection (q, k, v side by side,
+    /// heads side by side in each): softmax(q·kᵀ/√w)·v with the heads merged, `[batch, tokens,
+    /// heads · w]`.
+    fn acula_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self>;
 }
 
 /// Whether our kernels take this tensor: f32 on the `flex` device (with or without autodiff).
@@ -56,22 +54,22 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     }
 }
 
-/// softmax(q·kᵀ/√w)·v over `[batch, heads, tokens, w]`: our kernel on `flex`, otherwise `fallback`
-/// (the caller's choice of burn's operations).
+/// Multi-head attention from the `[batch, tokens, 3 · heads · w]` qkv projection (timm's layout), with
+/// the heads merged back: `[batch, tokens, heads · w]`. Our kernel on `flex`, otherwise `fallback`
+/// (the caller's choice of burn's operations, given the same projection).
 pub fn attention(
-    q: Tensor<4>,
-    k: Tensor<4>,
-    v: Tensor<4>,
-    fallback: impl FnOnce(Tensor<4>, Tensor<4>, Tensor<4>) -> Tensor<4>,
-) -> Tensor<4> {
-    if ours(&q) && ours(&k) && ours(&v) && q.dims() == k.dims() && q.dims() == v.dims() {
+    qkv: Tensor<3>,
+    heads: usize,
+    fallback: impl FnOnce(Tensor<3>) -> Tensor<3>,
+) -> Tensor<3> {
+    let width = qkv.dims()[2];
+    if ours(&qkv) && heads > 0 && width % (3 * heads) == 0 {
         Tensor::from_dispatch(<Dispatch as Kernels>::acula_attention(
-            q.into_dispatch(),
-            k.into_dispatch(),
-            v.into_dispatch(),
+            qkv.into_dispatch(),
+            heads,
         ))
     } else {
-        fallback(q, k, v)
+        fallback(qkv)
     }
 }
 
@@ -97,8 +95,8 @@ fn f32_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// A strided view of a 4-D f32 tensor; a copy is made first if it has negative strides or does not fit.
-fn view_of(t: &FlexTensor) -> (FlexTensor, [usize; 4]) {
+/// `t` with non-negative strides (a copy if it had negative ones) and its 3-D strides.
+fn positive(t: &FlexTensor) -> (FlexTensor, [usize; 3]) {
     let positive = t.layout().strides().iter().all(|&s| s >= 0);
     let t = if positive {
         t.clone()
@@ -106,49 +104,58 @@ fn view_of(t: &FlexTensor) -> (FlexTensor, [usize; 4]) {
         t.to_contiguous()
     };
     let s = t.layout().strides();
-    let strides = [s[0] as usize, s[1] as usize, s[2] as usize, s[3] as usize];
+    let strides = [s[0] as usize, s[1] as usize, s[2] as usize];
     (t, strides)
 }
 
-fn dims4(t: &FlexTensor) -> [usize; 4] {
+fn dims3(t: &FlexTensor) -> [usize; 3] {
     let s = t.layout().shape();
-    [s[0], s[1], s[2], s[3]]
+    [s[0], s[1], s[2]]
 }
 
-fn make_view<'a>(t: &'a FlexTensor, strides: [usize; 4]) -> View<'a> {
+/// Part `part` (0 for q, 1 for k, 2 for v; 0 for a merged-heads tensor) of a `[batch, tokens, …]`
+/// tensor as a `[batch, heads, tokens, w]` view.
+fn heads_of<'a>(t: &'a FlexTensor, strides: [usize; 3], d: &Dims, part: usize) -> View<'a> {
+    let [sb, sn, sc] = strides;
     let v = View {
         data: t.storage::<f32>(),
-        offset: t.layout().start_offset(),
-        strides,
+        offset: t.layout().start_offset() + part * d.heads * d.w * sc,
+        strides: [sb, d.w * sc, sn, sc],
     };
-    assert!(v.fits(dims4(t)), "attention input outside its buffer");
+    // Cannot fail for a tensor whose layout burn made; checked rather than trusted.
+    assert!(
+        v.fits([d.units / d.heads.max(1), d.heads, d.n, d.w]),
+        "attention input outside its buffer"
+    );
     v
 }
 
-fn dims_of(q: &FlexTensor) -> Dims {
-    let [b, h, n, w] = dims4(q);
+fn dims_of(qkv: &FlexTensor, heads: usize) -> Dims {
+    let [b, n, c] = dims3(qkv);
+    let w = c / (3 * heads);
     Dims {
-        heads: h,
-        units: b * h,
+        heads,
+        units: b * heads,
         n,
         w,
         scale: (w.max(1) as f32).powf(-0.5),
     }
 }
 
-/// Forward on flex tensors: (output, row log-sum-exps).
-fn attention_forward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor) -> (FlexTensor, FlexTensor) {
-    let [b, h, n, w] = dims4(q);
-    let ((qt, qs), (kt, ks), (vt, vs)) = (view_of(q), view_of(k), view_of(v));
+/// Forward on flex tensors: (output `[batch, tokens, heads · w]`, row log-sum-exps).
+fn attention_forward(qkv: &FlexTensor, heads: usize) -> (FlexTensor, FlexTensor) {
+    let d = dims_of(qkv, heads);
+    let [b, n, _] = dims3(qkv);
+    let (t, s) = positive(qkv);
     let (out, lse) = attention::forward(
-        make_view(&qt, qs),
-        make_view(&kt, ks),
-        make_view(&vt, vs),
-        dims_of(q),
+        heads_of(&t, s, &d, 0),
+        heads_of(&t, s, &d, 1),
+        heads_of(&t, s, &d, 2),
+        d,
     );
     (
-        f32_tensor(out, Shape::new([b, h, n, w])),
-        f32_tensor(lse, Shape::new([b, h, n])),
+        f32_tensor(out, Shape::new([b, n, heads * d.w])),
+        f32_tensor(lse, Shape::new([b, heads, n])),
     )
 }
 
@@ -201,12 +208,8 @@ impl Kernels for Flex {
         gelu_flex(x)
     }
 
-    fn acula_attention(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        attention_forward(&q, &k, &v).0
+    fn acula_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self> {
+        attention_forward(&qkv, heads).0
     }
 }
 
@@ -245,67 +248,54 @@ impl<C: CheckpointStrategy> Kernels for Autodiff<Flex, C> {
         }
     }
 
-    fn acula_attention(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
+    fn acula_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct AttentionBackward;
 
-        /// q, k, v, the output and the row log-sum-exps.
-        type Saved = (FlexTensor, FlexTensor, FlexTensor, FlexTensor, FlexTensor);
+        /// The projection, the head count, the output and the row log-sum-exps.
+        type Saved = (FlexTensor, usize, FlexTensor, FlexTensor);
 
-        impl Backward<Flex, 3> for AttentionBackward {
+        impl Backward<Flex, 1> for AttentionBackward {
             type State = Saved;
 
             fn backward(
                 self,
-                ops: Ops<Self::State, 3>,
+                ops: Ops<Self::State, 1>,
                 grads: &mut Gradients,
                 _: &mut Checkpointer,
             ) {
-                let [nq, nk, nv] = ops.parents;
+                let [parent] = ops.parents;
                 let grad = grads.consume::<Flex>(&ops.node);
-                let (q, k, v, o, lse) = ops.state;
-                let shape = Shape::new(dims4(&q));
-                let ((qt, qs), (kt, ks), (vt, vs)) = (view_of(&q), view_of(&k), view_of(&v));
-                let (gt, gs) = view_of(&grad);
-                let (o, lse) = (contiguous(&o), contiguous(&lse));
-                let (dq, dk, dv) = attention::backward(
-                    make_view(&qt, qs),
-                    make_view(&kt, ks),
-                    make_view(&vt, vs),
+                let Some(parent) = parent else { return };
+                let (qkv, heads, o, lse) = ops.state;
+                let d = dims_of(&qkv, heads);
+                let (t, s) = positive(&qkv);
+                let (g, gs) = positive(&grad);
+                // `o` and `lse` are the contiguous tensors the forward made.
+                let dqkv = attention::backward(
+                    heads_of(&t, s, &d, 0),
+                    heads_of(&t, s, &d, 1),
+                    heads_of(&t, s, &d, 2),
                     o.storage::<f32>(),
                     lse.storage::<f32>(),
-                    make_view(&gt, gs),
-                    dims_of(&q),
+                    heads_of(&g, gs, &d, 0),
+                    d,
                 );
-                for (node, values) in [(nq, dq), (nk, dk), (nv, dv)] {
-                    if let Some(node) = node {
-                        grads.register::<Flex>(node.id, f32_tensor(values, shape.clone()));
-                    }
-                }
+                grads.register::<Flex>(parent.id, f32_tensor(dqkv, Shape::new(dims3(&qkv))));
             }
         }
 
         match AttentionBackward
-            .prepare::<C>([q.node(), k.node(), v.node()])
+            .prepare::<C>([qkv.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let (qp, kp, vp) = (
-                    q.primitive().clone(),
-                    k.primitive().clone(),
-                    v.primitive().clone(),
-                );
-                let (out, lse) = attention_forward(&qp, &kp, &vp);
-                prep.finish((qp, kp, vp, out.clone(), lse), out)
+                let input = qkv.primitive().clone();
+                let (out, lse) = attention_forward(&input, heads);
+                prep.finish((input, heads, out.clone(), lse), out)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(attention_forward(q.primitive(), k.primitive(), v.primitive()).0)
-            }
+            OpsKind::UnTracked(prep) => prep.finish(attention_forward(qkv.primitive(), heads).0),
         }
     }
 }
@@ -320,9 +310,23 @@ mod tests {
         (a - b).abs().max().into_scalar()
     }
 
-    fn reference(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
-        let w = q.dims()[3] as f32;
-        softmax(q.matmul(k.transpose()).mul_scalar(w.powf(-0.5)), 3).matmul(v)
+    /// burn's own operations, as the encoder's fallback does it.
+    fn reference(qkv: Tensor<3>, heads: usize) -> Tensor<3> {
+        let [b, n, c] = qkv.dims();
+        let w = c / (3 * heads);
+        let split = |i: usize| {
+            qkv.clone()
+                .narrow(2, i * heads * w, heads * w)
+                .reshape([b, n, heads, w])
+                .swap_dims(1, 2)
+        };
+        let scores = split(0)
+            .matmul(split(1).transpose())
+            .mul_scalar((w as f32).powf(-0.5));
+        softmax(scores, 3)
+            .matmul(split(2))
+            .swap_dims(1, 2)
+            .reshape([b, n, heads * w])
     }
 
     #[test]
@@ -347,26 +351,24 @@ mod tests {
     }
 
     #[test]
-    fn attention_matches_burns_on_strided_heads_forward_and_backward() {
+    fn attention_matches_burns_forward_and_backward() {
         let device = Device::flex().autodiff();
-        // Heads as views of one projection, as the encoder makes them: [b, n, 3·h·w] → 3 × [b, h, n, w].
+        // 97 tokens: a full tile and a partial one.
         let (b, n, h, w) = (2, 97, 3, 16);
-        let qkv = Tensor::<3>::random([b, n, 3 * h * w], Distribution::Normal(0.0, 1.0), &device)
+        let x = Tensor::<3>::random([b, n, 3 * h * w], Distribution::Normal(0.0, 1.0), &device)
             .require_grad();
-        let split = |i: usize| {
-            qkv.clone()
-                .narrow(2, i * h * w, h * w)
-                .reshape([b, n, h, w])
-                .swap_dims(1, 2)
-        };
-        let ours = attention(split(0), split(1), split(2), reference);
-        let theirs = reference(split(0), split(1), split(2));
+        // A strided projection, as a slice of a wider one would be; one graph per side (burn's
+        // backward consumes the tape).
+        let qkv =
+            || Tensor::cat(vec![x.clone(), x.clone().mul_scalar(0.5)], 2).narrow(2, 0, 3 * h * w);
+        let ours = attention(qkv(), h, |t| reference(t, h));
+        let theirs = reference(qkv(), h);
         assert!(max_diff(ours.clone(), theirs.clone()) < 2e-6);
-        let weights = Tensor::<4>::random([b, h, n, w], Distribution::Default, &device);
+        let weights = Tensor::<3>::random([b, n, h * w], Distribution::Default, &device);
         let g1 = (ours * weights.clone()).sum().backward();
-        let a = qkv.grad(&g1).expect("gradient through our attention");
+        let a = x.grad(&g1).expect("gradient through our attention");
         let g2 = (theirs * weights).sum().backward();
-        let c = qkv.grad(&g2).expect("gradient through burn's attention");
+        let c = x.grad(&g2).expect("gradient through burn's attention");
         assert!(max_diff(a, c) < 1e-5);
     }
 }
