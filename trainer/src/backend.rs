@@ -6,7 +6,7 @@ use clap::ValueEnum;
 
 use crate::Failure;
 
-/// Sequence length (patch tokens + CLS) from which CPU training recomputes memory-bound operations
+/// Sequence length (patch tokens + CLS) from which training on `ndarray` recomputes memory-bound operations
 /// (see [`Backend::autodiff`]).
 const CHECKPOINT_FROM_TOKENS: usize = 512;
 
@@ -49,17 +49,17 @@ impl Backend {
         }
     }
 
-    /// The device for training an encoder of `config` (with autodiff). On the CPU backends, for long
-    /// token sequences (gt-small's 1,025), with burn's balanced gradient checkpointing: memory-bound
-    /// operations (the attention scores' scaling and softmax, GELU, …) are recomputed in the backward
-    /// pass instead of kept. Same gradients. Measured (`acula bench-model`, 2 cores): a gt-small step at
-    /// batch 8 needs 5.0 instead of 10.6 GB and 21–23 instead of 26–31 s, and batch 24 fits in 24 GB
-    /// (it did not without); a gt-tiny step (129 tokens) is faster without it (465 vs 573 ms at batch
-    /// 24), so short sequences keep everything. GPU backends keep everything (not measured there).
+    /// The device for training an encoder of `config` (with autodiff). On `ndarray`, for long token
+    /// sequences (gt-small's 1,025), with burn's balanced gradient checkpointing: memory-bound
+    /// operations (the attention scores' scaling and softmax, …) are recomputed in the backward pass
+    /// instead of kept, because burn's attention under autodiff keeps the `[batch, heads, tokens,
+    /// tokens]` scores. `flex` runs our attention kernel (`acula_core::kernels`), which keeps no
+    /// scores, so it needs none: a gt-small step at batch 8 on 2 cores took 23.9 s and 3.4 GB without
+    /// checkpointing against 24.0 s and 3.8 GB with it (`acula bench-model`, issue 22). GPU backends
+    /// keep everything (not measured there).
     pub fn autodiff(self, config: &EncoderConfig) -> Result<Device, Failure> {
         let device = self.device()?.autodiff();
-        let cpu = matches!(self, Backend::Flex | Backend::Ndarray);
-        Ok(if cpu && config.tokens() + 1 >= CHECKPOINT_FROM_TOKENS {
+        Ok(if self == Backend::Ndarray && config.tokens() + 1 >= CHECKPOINT_FROM_TOKENS {
             device.gradient_checkpointing()
         } else {
             device
