@@ -59,10 +59,12 @@ impl Backend {
     /// keep everything (not measured there).
     pub fn autodiff(self, config: &EncoderConfig) -> Result<Device, Failure> {
         let device = self.device()?.autodiff();
-        Ok(if self == Backend::Ndarray && config.tokens() + 1 >= CHECKPOINT_FROM_TOKENS {
-            device.gradient_checkpointing()
-        } else {
-            device
-        })
+        Ok(
+            if self == Backend::Ndarray && config.tokens() + 1 >= CHECKPOINT_FROM_TOKENS {
+                device.gradient_checkpointing()
+            } else {
+                device
+            },
+        )
     }
 }

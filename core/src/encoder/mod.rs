@@ -188,7 +188,7 @@ impl Attention {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, n, d] = x.dims();
         let dh = d / self.heads;
-        let qkv = self.qkv.forward(x); // [b, n, 3·d]
+        let qkv = crate::kernels::linear(&self.qkv, x); // [b, n, 3·d]
         let heads = self.heads;
         // softmax(q·kᵀ / √dh)·v, heads merged back to [b, n, d]. On the CPU (flex) our kernel
         // (crate::kernels): tiled, vectorised, threaded, reading the heads in place from `qkv`, with
@@ -212,7 +212,7 @@ impl Attention {
             .swap_dims(1, 2)
             .reshape([b, n, d])
         });
-        self.proj.forward(context)
+        crate::kernels::linear(&self.proj, context)
     }
 }
 
@@ -225,7 +225,8 @@ struct Mlp {
 
 impl Mlp {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2.forward(crate::kernels::gelu(self.fc1.forward(x)))
+        let h = crate::kernels::gelu(crate::kernels::linear(&self.fc1, x));
+        crate::kernels::linear(&self.fc2, h)
     }
 }
 
@@ -312,7 +313,7 @@ impl PatchEmbed {
     /// - x: `[batch, frames, mels]` (frames beyond a multiple of the patch height are dropped, as
     ///   the strided conv does) → `[batch, tokens, dim]`
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.proj.forward(patchify(x, self.patch))
+        crate::kernels::linear(&self.proj, patchify(x, self.patch))
     }
 }
 
@@ -668,8 +669,8 @@ impl ProjectionHead {
     /// # Shapes
     /// - x: `[batch, d_in]` → `[batch, d_out]`
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let h = burn::tensor::activation::relu(self.fc1.forward(x));
-        self.fc2.forward(self.dropout.forward(h))
+        let h = burn::tensor::activation::relu(crate::kernels::linear(&self.fc1, x));
+        crate::kernels::linear(&self.fc2, self.dropout.forward(h))
     }
 
     /// A head from PyTorch-named weights `{prefix}.fc1.*`, `{prefix}.fc2.*` (no dropout: inference).

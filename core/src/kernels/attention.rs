@@ -359,6 +359,7 @@ pub(crate) fn backward(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 

@@ -12,6 +12,7 @@
 //! (wgpu, CUDA, ndarray) and other float types the callers get burn's own operations, unchanged.
 
 mod attention;
+mod linear;
 mod math;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -24,6 +25,7 @@ use burn::backend::{backend_extension, Autodiff, Backend, DType, Dispatch, Flex}
 use burn::tensor::{Device, Shape, Tensor, TensorData};
 
 use attention::{Dims, View};
+use linear::Mat;
 
 /// Elements per parallel piece of the GELU (large enough that a thread's start-up is negligible).
 #[cfg(not(target_arch = "wasm32"))]
@@ -38,6 +40,12 @@ pub trait Kernels: Backend {
     /// heads side by side in each): softmax(q·kᵀ/√w)·v with the heads merged, `[batch, tokens,
     /// heads · w]`.
     fn acula_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self>;
+    /// `x·W + b` for `x` `[m, k]`, `W` `[k, n]`, `b` `[n]`.
+    fn acula_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }
 
 /// Whether our kernels take this tensor: f32 on the `flex` device (with or without autodiff).
@@ -63,7 +71,7 @@ pub fn attention(
     fallback: impl FnOnce(Tensor<3>) -> Tensor<3>,
 ) -> Tensor<3> {
     let width = qkv.dims()[2];
-    if ours(&qkv) && heads > 0 && width % (3 * heads) == 0 {
+    if ours(&qkv) && heads > 0 && width.is_multiple_of(3 * heads) {
         Tensor::from_dispatch(<Dispatch as Kernels>::acula_attention(
             qkv.into_dispatch(),
             heads,
@@ -71,6 +79,64 @@ pub fn attention(
     } else {
         fallback(qkv)
     }
+}
+
+/// A linear layer, `x·W + b` over the last dimension: our kernel on `flex` (f32, with a bias),
+/// burn's `Linear::forward` otherwise.
+pub fn linear<const D: usize>(layer: &burn::nn::Linear, x: Tensor<D>) -> Tensor<D> {
+    let Some(bias) = &layer.bias else {
+        return layer.forward(x);
+    };
+    let (weight, bias) = (layer.weight.val(), bias.val());
+    if !(ours(&x) && ours(&weight) && ours(&bias)) || D == 0 {
+        return layer.forward(x);
+    }
+    let mut dims = x.dims();
+    let k = dims[D - 1];
+    let [wk, n] = weight.dims();
+    if wk != k || bias.dims() != [n] {
+        // Mismatched shapes: burn's operation says so.
+        return layer.forward(x);
+    }
+    let m = dims[..D - 1].iter().product();
+    let y = <Dispatch as Kernels>::acula_linear(
+        x.reshape([m, k]).into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+    );
+    dims[D - 1] = n;
+    Tensor::<2>::from_dispatch(y).reshape(dims)
+}
+
+/// A 2-D f32 view of a flex tensor (a copy first if it has negative strides).
+fn positive2(t: &FlexTensor) -> FlexTensor {
+    if t.layout().strides().iter().all(|&s| s >= 0) {
+        t.clone()
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn mat_of(t: &FlexTensor) -> Mat<'_> {
+    let shape = t.layout().shape();
+    let s = t.layout().strides();
+    let m = Mat {
+        data: t.storage::<f32>(),
+        offset: t.layout().start_offset(),
+        rows: shape[0],
+        cols: shape[1],
+        strides: [s[0] as usize, s[1] as usize],
+    };
+    // Cannot fail for a tensor whose layout burn made; checked rather than trusted.
+    assert!(m.fits(), "linear input outside its buffer");
+    m
+}
+
+fn linear_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor) -> FlexTensor {
+    let (x, w, b) = (positive2(x), positive2(w), contiguous(b));
+    let (mx, mw) = (mat_of(&x), mat_of(&w));
+    let y = linear::forward(mx, mw, &b.storage::<f32>()[..mw.cols]);
+    f32_tensor(y, Shape::new([mx.rows, mw.cols]))
 }
 
 /// A contiguous f32 copy of `t`'s values unless it already is one (then a cheap clone).
@@ -211,6 +277,14 @@ impl Kernels for Flex {
     fn acula_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self> {
         attention_forward(&qkv, heads).0
     }
+
+    fn acula_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        linear_forward(&x, &weight, &bias)
+    }
 }
 
 impl<C: CheckpointStrategy> Kernels for Autodiff<Flex, C> {
@@ -298,6 +372,60 @@ impl<C: CheckpointStrategy> Kernels for Autodiff<Flex, C> {
             OpsKind::UnTracked(prep) => prep.finish(attention_forward(qkv.primitive(), heads).0),
         }
     }
+
+    fn acula_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LinearBackward;
+
+        impl Backward<Flex, 3> for LinearBackward {
+            /// The input and the weight.
+            type State = (FlexTensor, FlexTensor);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [nx, nw, nb] = ops.parents;
+                let grad = positive2(&grads.consume::<Flex>(&ops.node));
+                let (x, w) = (positive2(&ops.state.0), positive2(&ops.state.1));
+                let (mx, mw) = (mat_of(&x), mat_of(&w));
+                let (dx, dw, db) = linear::backward(mx, mw, mat_of(&grad));
+                let parts = [
+                    (nx, dx, Shape::new([mx.rows, mx.cols])),
+                    (nw, dw, Shape::new([mw.rows, mw.cols])),
+                    (nb, db, Shape::new([mw.cols])),
+                ];
+                for (node, values, shape) in parts {
+                    if let Some(node) = node {
+                        grads.register::<Flex>(node.id, f32_tensor(values, shape));
+                    }
+                }
+            }
+        }
+
+        match LinearBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+                let y = linear_forward(&xp, &wp, bias.primitive());
+                prep.finish((xp, wp), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(linear_forward(
+                x.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -370,5 +498,34 @@ mod tests {
         let g2 = (theirs * weights).sum().backward();
         let c = x.grad(&g2).expect("gradient through burn's attention");
         assert!(max_diff(a, c) < 1e-5);
+    }
+
+    #[test]
+    fn linear_matches_burns_forward_and_backward() {
+        let device = Device::flex().autodiff();
+        let layer = burn::nn::LinearConfig::new(24, 40).init(&device);
+        let x = Tensor::<3>::random([3, 17, 24], Distribution::Normal(0.0, 1.0), &device)
+            .require_grad();
+        let weights = Tensor::<3>::random([3, 17, 40], Distribution::Default, &device);
+        let ours = linear(&layer, x.clone());
+        let theirs = layer.forward(x.clone());
+        assert!(max_diff(ours.clone(), theirs.clone()) < 1e-5);
+        let g1 = (ours * weights.clone()).sum().backward();
+        let g2 = (theirs * weights).sum().backward();
+        let w = layer.weight.val();
+        let b = layer.bias.as_ref().expect("a bias").val();
+        for (a, c) in [
+            (x.grad(&g1).unwrap(), x.grad(&g2).unwrap()),
+            (
+                w.grad(&g1).unwrap().unsqueeze::<3>(),
+                w.grad(&g2).unwrap().unsqueeze(),
+            ),
+            (
+                b.grad(&g1).unwrap().unsqueeze::<3>(),
+                b.grad(&g2).unwrap().unsqueeze(),
+            ),
+        ] {
+            assert!(max_diff(a, c) < 1e-4);
+        }
     }
 }
