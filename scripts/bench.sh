@@ -12,7 +12,8 @@
 #     (tests/bench/batch_bench.py), and the resampler's quality against soxr's HQ (resample_quality.py).
 # Takes ≈ 40 minutes on 2 cores after the builds. ACULA_BENCH_QUICK=1 runs the model cases once (smoke test).
 # `scripts/bench.sh frontend` runs only the front-end parts (≈ 5 minutes after the build) and writes
-# docs/bench/frontend.md instead of BENCHMARKS.md.
+# docs/bench/frontend.md instead of BENCHMARKS.md; `scripts/bench.sh encoder` only the encoder against
+# PyTorch and the peak memory (≈ 25 minutes on 2 cores) into docs/bench/encoder.md.
 # The GPU numbers come from scripts/gpu_bench.sh on a lent GPU machine (docs/bench/gpu.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +41,18 @@ if [ "${1:-}" = frontend ]; then
   cat docs/bench/frontend.md
   exit 0
 fi
+if [ "${1:-}" = encoder ]; then
+  scripts/setup.sh python
+  py="$(scripts/pyenv.sh bench)"
+  cargo build --release --locked -p acula-trainer
+  echo "encoder: acula vs PyTorch" >&2
+  "$py" tests/bench/model_bench.py target/release/acula "$out" > "$out/model.json"
+  echo "peak memory" >&2
+  "$py" tests/bench/peak_memory.py target/release/acula "$out" > "$out/peak_memory.json"
+  "$py" tests/bench/encoder_report.py "$out/model.json" "$out/peak_memory.json" > docs/bench/encoder.md
+  cat docs/bench/encoder.md
+  exit 0
+fi
 scripts/setup.sh web browser python
 py="$(scripts/pyenv.sh bench)"
 front_end
@@ -49,8 +62,10 @@ echo "wasm in Chromium" >&2
 node tests/bench/wasm_bench.mjs "${clips[@]}" > "$out/wasm.json"
 echo "encoder: acula vs PyTorch" >&2
 "$py" tests/bench/model_bench.py target/release/acula "$out" > "$out/model.json"
+echo "peak memory" >&2
+"$py" tests/bench/peak_memory.py target/release/acula "$out" > "$out/peak_memory.json"
 echo "the page" >&2
 node tests/bench/page_bench.mjs 5 >/dev/null
 "$py" tests/bench/report.py "$(cat "$out/librosa.json")" "$(cat "$out/wasm.json")" "$out/model.json" \
-  tests/artifacts/page-bench.md "$out/batch.json" "$out/resample_quality.md" > BENCHMARKS.md
+  tests/artifacts/page-bench.md "$out/batch.json" "$out/resample_quality.md" "$out/peak_memory.json" > BENCHMARKS.md
 cat BENCHMARKS.md

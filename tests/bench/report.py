@@ -1,7 +1,8 @@
 """Writes BENCHMARKS.md from criterion's estimates and the librosa/torchaudio, wasm, model (acula vs PyTorch)
 and page timings of the same run, plus the GPU section recorded on a lent machine (docs/bench/gpu.md).
 
-Usage: python tests/bench/report.py LIBROSA_JSON WASM_JSON MODEL_JSON_FILE PAGE_BENCH_MD BATCH_JSON_FILE QUALITY_MD_FILE"""
+Usage: python tests/bench/report.py LIBROSA_JSON WASM_JSON MODEL_JSON_FILE PAGE_BENCH_MD BATCH_JSON_FILE QUALITY_MD_FILE
+       [PEAK_MEMORY_JSON_FILE]"""
 import json
 import os
 import platform
@@ -19,7 +20,9 @@ with open(sys.argv[5]) as fh:
     batch = json.load(fh)
 with open(sys.argv[6]) as fh:
     quality_md = fh.read()
+peak_memory = json.load(open(sys.argv[7])) if len(sys.argv) > 7 else None
 sys.path.insert(0, os.path.dirname(__file__))
+import encoder_report  # noqa: E402
 import frontend_report  # noqa: E402
 
 
@@ -64,10 +67,6 @@ for rate in (44100, 16000):
 def ms(x):
     return f"{x:.2f} ms" if x < 100 else f"{x:.0f} ms"
 
-
-def ratio_cell(r, target=None):
-    text = f"{r:.2f}"
-    return f"**{text}**" if target is not None and r <= target else text
 
 
 print("# Benchmarks\n")
@@ -132,14 +131,11 @@ print("## Encoder on the CPU: acula (burn flex) vs PyTorch, same weights and inp
 print("`acula bench-model` against `tests/bench/torch_bench.py` (timm's blocks with fused scaled-dot-product")
 print("attention), each case in its own process; ratio = acula / PyTorch (below 1: acula is faster). Checks: max |Δ| of")
 print("the clip embeddings, |Δ| of the first step's loss.\n")
-print("| encoder | pass | batch | threads | PyTorch | acula | ratio | check |")
-print("|---|---|---|---|---|---|---|---|")
-for r in model["rows"]:
-    check = f"max \\|Δ\\| {r['max_abs_diff']:.1e}" if r["mode"] == "forward" else f"loss \\|Δ\\| {r['first_loss_diff']:.1e}"
-    what = "forward" if r["mode"] == "forward" else "train step (fwd + bwd + AdamW)"
-    print(f"| {r['encoder']} | {what} | {r['batch']} | {r['threads']} | {ms(r['torch']['median_ms'])} | "
-          f"{ms(r['acula']['median_ms'])} | {ratio_cell(r['ratio'], 1.0)} | {check} |")
+print(encoder_report.table(model))
 print("\nMedian of the timed runs after one warm-up (gt-small at batch 32: 2 runs; the other cases 3–10).\n")
+if peak_memory:
+    print("Peak memory (resident set, `tests/bench/peak_memory.py`):\n")
+    print(encoder_report.memory_table(peak_memory) + "\n")
 
 print("## Browser: wasm vs native, one thread\n")
 print("The page decodes with the browser's `decodeAudioData`, then runs the front end and the encoder in wasm.\n")
