@@ -126,7 +126,7 @@ impl<'a> Weights<'a> {
         // copied again by every forward pass (burn's linear reshapes its weight, 7% of a gt-small
         // pass on the CPU).
         let mut transposed = vec![0.0f32; values.len()];
-        for (o, row) in values.chunks_exact(d_in).enumerate() {
+        for (o, row) in values.chunks_exact(d_in.max(1)).enumerate() {
             for (i, &v) in row.iter().enumerate() {
                 transposed[i * d_out + o] = v;
             }

@@ -146,7 +146,7 @@ pub(crate) fn forward(q: View, k: View, v: View, d: Dims) -> (Vec<f32>, Vec<f32>
     } = d;
     let mut out = vec![0.0f32; units * n * w];
     let mut lse = vec![0.0f32; units * n];
-    if units == 0 || n == 0 {
+    if units == 0 || n == 0 || w == 0 {
         return (out, lse);
     }
     let (out_buf, lse_buf) = (Shared(out.as_mut_ptr()), Shared(lse.as_mut_ptr()));
@@ -228,7 +228,7 @@ pub(crate) fn backward(
     } = d;
     let hw = heads * w;
     let mut grads = vec![0.0f32; units * n * w * 3];
-    if units == 0 || n == 0 {
+    if units == 0 || n == 0 || w == 0 {
         return grads;
     }
     let buf = Shared(grads.as_mut_ptr());

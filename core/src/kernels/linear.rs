@@ -102,12 +102,25 @@ pub(crate) fn forward(x: Mat, w: Mat, bias: &[f32]) -> Vec<f32> {
     out
 }
 
-/// The gradients `(dx, dW, db)` from the output's gradient `dy` `[m, n]`.
-pub(crate) fn backward(x: Mat, w: Mat, dy: Mat) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut dx = vec![0.0f32; x.rows * x.cols];
-    product(&mut dx, false, dy, w.t());
-    let mut dw = vec![0.0f32; w.rows * w.cols];
-    product(&mut dw, false, x.t(), dy);
+/// The gradients `(dx, dW, db)` from the output's gradient `dy` `[m, n]`; `dx` and `dW` are computed
+/// only when asked for (empty otherwise).
+pub(crate) fn backward(
+    x: Mat,
+    w: Mat,
+    dy: Mat,
+    want_dx: bool,
+    want_dw: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut dx = Vec::new();
+    if want_dx {
+        dx = vec![0.0f32; x.rows * x.cols];
+        product(&mut dx, false, dy, w.t());
+    }
+    let mut dw = Vec::new();
+    if want_dw {
+        dw = vec![0.0f32; w.rows * w.cols];
+        product(&mut dw, false, x.t(), dy);
+    }
     let mut db = vec![0.0f32; dy.cols];
     for r in 0..dy.rows {
         let start = dy.offset + r * dy.strides[0];
@@ -152,7 +165,7 @@ mod tests {
                 assert!((y[r * n + c] - want).abs() < 1e-4);
             }
         }
-        let (dx, dw, db) = backward(mat(&x, m, k), mat(&w, k, n), mat(&dy, m, n));
+        let (dx, dw, db) = backward(mat(&x, m, k), mat(&w, k, n), mat(&dy, m, n), true, true);
         for r in 0..m {
             for i in 0..k {
                 let want: f32 = (0..n).map(|c| dy[r * n + c] * w[i * n + c]).sum();

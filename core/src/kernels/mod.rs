@@ -31,9 +31,10 @@ use linear::Mat;
 #[cfg(not(target_arch = "wasm32"))]
 const GELU_PIECE: usize = 1 << 15;
 
-/// The extension: implemented for `flex` and for autodiff over `flex`.
+/// The extension: implemented for `flex` and for autodiff over `flex`. Crate-private: the wrappers
+/// [`gelu`], [`attention`] and [`linear`] check what the kernels assume (f32 on flex, shapes that fit).
 #[backend_extension(Flex, Autodiff)]
-pub trait Kernels: Backend {
+pub(crate) trait Kernels: Backend {
     /// Exact GELU, element-wise.
     fn acula_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
     /// Multi-head attention from the `[batch, tokens, 3 · heads · w]` projection (q, k, v side by side,
@@ -395,7 +396,9 @@ impl<C: CheckpointStrategy> Kernels for Autodiff<Flex, C> {
                 let grad = positive2(&grads.consume::<Flex>(&ops.node));
                 let (x, w) = (positive2(&ops.state.0), positive2(&ops.state.1));
                 let (mx, mw) = (mat_of(&x), mat_of(&w));
-                let (dx, dw, db) = linear::backward(mx, mw, mat_of(&grad));
+                // Only the gradients some parent needs (a patch embedding's input needs none).
+                let (dx, dw, db) =
+                    linear::backward(mx, mw, mat_of(&grad), nx.is_some(), nw.is_some());
                 let parts = [
                     (nx, dx, Shape::new([mx.rows, mx.cols])),
                     (nw, dw, Shape::new([mw.rows, mw.cols])),
