@@ -182,7 +182,8 @@ async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
     let mut files = BTreeMap::new();
     let mut missing = Vec::new();
     let mut from_cache = 0u64;
-    for (name, entry) in &manifest.files {
+    // Deferred files (the text side) are fetched only when a text feature is first used.
+    for (name, entry) in manifest.eager_files() {
         let url = format!("{base}{name}");
         let cached = match &cache {
             Some(c) => net::get(c, &url).await,

@@ -164,6 +164,62 @@ pub enum BundleError {
     /// The files agree with their checksums but not with each other or the manifest.
     #[error("the bundle is inconsistent: {0}")]
     Inconsistent(String),
+    /// The bundle has no text head (exported before search by description existed).
+    #[error("this bundle has no text head, so it cannot search by description or score your own labels; export it again with a current acula")]
+    NoText,
+    /// The sentence encoder given is not the one the bundle was aligned with.
+    #[error("the text encoder file {file} is not the one this bundle was aligned with (expected sha256 {expected}, got {got}); use the bundle's own text encoder ({id})")]
+    WrongTextEncoder {
+        /// File name (`model.safetensors`).
+        file: String,
+        /// The teacher id of the bundle.
+        id: String,
+        /// sha256 in the manifest.
+        expected: String,
+        /// sha256 of the given file.
+        got: String,
+    },
+}
+
+/// Why a typed text or label list was refused (nothing is run).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum TextInputError {
+    /// Nothing but spaces.
+    #[error(
+        "the text is empty; type a description, e.g. \"expiratory wheezes in an asthmatic child\""
+    )]
+    EmptyQuery,
+    /// Fewer than two labels.
+    #[error("give at least two labels separated by commas, e.g. \"wheezes, crackles, normal breath sounds\" (got {got})")]
+    TooFewLabels {
+        /// How many were given.
+        got: usize,
+    },
+    /// More labels than allowed.
+    #[error("{got} labels are too many; give at most {max}")]
+    TooManyLabels {
+        /// How many were given.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An empty label (two commas in a row, or one at the end).
+    #[error("label {position} is empty; remove the extra comma")]
+    EmptyLabel {
+        /// 1-based position.
+        position: usize,
+    },
+    /// A label longer than allowed.
+    #[error("label {position} is longer than {max} characters; use a few words")]
+    LongLabel {
+        /// 1-based position.
+        position: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The same label twice (ignoring case).
+    #[error("the label {0:?} is given twice; give each label once")]
+    DuplicateLabel(String),
 }
 
 /// Errors from the embedding index.
@@ -344,4 +400,7 @@ pub enum Error {
     /// Retrieval failed.
     #[error(transparent)]
     Retrieval(#[from] RetrievalError),
+    /// A typed text or label list was refused.
+    #[error(transparent)]
+    Text(#[from] TextInputError),
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod frontend;
 pub mod head;
 pub mod kernels;
+pub mod language;
 #[cfg(feature = "lm")]
 pub mod lm;
 pub mod quality;
@@ -29,7 +30,9 @@ pub mod statistics;
 pub mod text;
 pub mod weights;
 
-pub use error::{AudioError, BundleError, Error, FrontEndError, ModelError, RetrievalError};
+pub use error::{
+    AudioError, BundleError, Error, FrontEndError, ModelError, RetrievalError, TextInputError,
+};
 pub use frontend::{Features, FrontEnd, FrontEndConfig, ProcessOptions, Processed};
 pub use recording::RecordingKind;
 

@@ -175,6 +175,10 @@ pub struct Screening {
     /// kind get no score.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub familiarity: Vec<Familiarity>,
+    /// The recording's L2-normalised joint embedding (`None` when the quality check failed); kept
+    /// for questions asked afterwards (zero-shot labels), not serialised.
+    #[serde(skip)]
+    pub embedding: Option<Vec<f32>>,
 }
 
 impl Screening {
@@ -534,6 +538,7 @@ impl Screener {
             scores,
             reports,
             familiarity,
+            embedding: a.embedding,
         })
     }
 

@@ -119,7 +119,8 @@ impl BundleDir {
     pub fn copy_to(&self, dest: &BundleDir) -> Result<(), Failure> {
         let b = self.read()?;
         let mut files = BTreeMap::new();
-        for name in b.manifest.files.keys() {
+        // A deferred file (the text side) may be absent; everything at hand is copied.
+        for name in b.manifest.files.keys().filter(|n| b.has_file(n)) {
             let bytes = b.file(name).map_err(|e| Failure::input(e.to_string()))?;
             files.insert(name.to_string(), bytes.to_vec());
         }

@@ -188,37 +188,87 @@ fn load_teacher(args: &EmbedArgs) -> Result<(Teacher, String), Failure> {
     }
 }
 
-/// The MiniLM teacher from `dir` (default: the model cache that `scripts/fetch-models.sh minilm` fills)
-/// and its id (weights hash and token limit).
-pub(crate) fn load_minilm(dir: Option<&Path>) -> Result<(TextEncoder, String), Failure> {
-    let dir = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| cache::root().join("models/all-minilm-l6-v2"));
-    let read = |name: &str| {
-        std::fs::read(dir.join(name)).map_err(|e| {
-            Failure::input(format!(
-                "cannot read {}: {e}; run scripts/fetch-models.sh minilm (or give the folder)",
-                dir.join(name).display()
-            ))
+/// The three published files of all-MiniLM-L6-v2, read from a folder.
+pub(crate) struct MiniLmFiles {
+    /// Where they were read from.
+    pub dir: PathBuf,
+    /// `config.json`.
+    pub config: Vec<u8>,
+    /// `model.safetensors`.
+    pub weights: Vec<u8>,
+    /// `tokenizer.json`.
+    pub tokenizer: Vec<u8>,
+}
+
+impl MiniLmFiles {
+    /// The file names, in the order of [`Self::entries`].
+    pub const NAMES: [&'static str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
+
+    /// Reads the files from `dir` (default: the model cache, where `scripts/fetch-models.sh minilm`
+    /// puts them).
+    pub fn read(dir: Option<&Path>) -> Result<Self, Failure> {
+        let dir = dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cache::root().join("models/all-minilm-l6-v2"));
+        let read = |name: &str| {
+            std::fs::read(dir.join(name)).map_err(|e| {
+                Failure::input(format!(
+                    "cannot read {}: {e}; run scripts/fetch-models.sh minilm (or give the folder)",
+                    dir.join(name).display()
+                ))
+            })
+        };
+        Ok(Self {
+            config: read("config.json")?,
+            weights: read("model.safetensors")?,
+            tokenizer: read("tokenizer.json")?,
+            dir,
         })
-    };
-    let weights = read("model.safetensors")?;
-    let config = String::from_utf8_lossy(&read("config.json")?).into_owned();
-    let tokenizer = read("tokenizer.json")?;
-    let enc = TextEncoder::from_bytes(
-        &config,
-        &weights,
-        &tokenizer,
-        &Device::flex(),
-        DEFAULT_MAX_TOKENS,
-    )
-    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-    let id = format!(
-        "all-minilm-l6-v2-{}-max{}",
-        &hex(&Sha256::digest(&weights))[..12],
-        DEFAULT_MAX_TOKENS
-    );
-    Ok((enc, id))
+    }
+
+    /// The teacher id (model checksum and token limit) that embedding caches and bundles record.
+    pub fn id(&self) -> String {
+        format!(
+            "all-minilm-l6-v2-{}-max{}",
+            &hex(&Sha256::digest(&self.weights))[..12],
+            DEFAULT_MAX_TOKENS
+        )
+    }
+
+    /// Name, size and sha256 of each file (what a bundle's `text.encoder.files` holds).
+    pub fn entries(&self) -> std::collections::BTreeMap<String, acula_core::bundle::FileEntry> {
+        Self::NAMES
+            .iter()
+            .zip([&self.config, &self.weights, &self.tokenizer])
+            .map(|(name, bytes)| {
+                (
+                    name.to_string(),
+                    acula_core::bundle::FileEntry {
+                        sha256: acula_core::bundle::sha256_hex(bytes),
+                        bytes: bytes.len() as u64,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// The encoder, on the CPU.
+    pub fn encoder(&self) -> Result<TextEncoder, Failure> {
+        TextEncoder::from_bytes(
+            &String::from_utf8_lossy(&self.config),
+            &self.weights,
+            &self.tokenizer,
+            &Device::flex(),
+            DEFAULT_MAX_TOKENS,
+        )
+        .map_err(|e| Failure::input(format!("{}: {e}", self.dir.display())))
+    }
+}
+
+/// all-MiniLM-L6-v2 from `dir` (default: the model cache) and its id.
+pub(crate) fn load_minilm(dir: Option<&Path>) -> Result<(TextEncoder, String), Failure> {
+    let files = MiniLmFiles::read(dir)?;
+    Ok((files.encoder()?, files.id()))
 }
 
 /// The on-disk cache of one teacher.

@@ -23,6 +23,7 @@ pub mod progress;
 pub mod recipe;
 pub mod reports;
 pub mod rng;
+pub mod search;
 pub mod synth;
 pub mod train;
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use acula_trainer::{
     bench_model, data, decode, embed, embed_audio, eval, export, features, metrics, predict,
-    recipe, reports, synth, train, Failure,
+    recipe, reports, search, synth, train, Failure,
 };
 use clap::{Parser, Subcommand};
 
@@ -49,6 +49,8 @@ enum Command {
     Refit(export::refit::RefitArgs),
     /// Screen recordings with a model bundle: quality, task scores, similar clinical reports.
     Predict(predict::PredictArgs),
+    /// Search a bundle's clinical reports and example recordings by a typed description.
+    Search(search::SearchArgs),
     /// Linear-probe evaluation (OPERA protocol) of representations on tasks, with baselines.
     Eval(eval::EvalArgs),
     /// The reports and teacher embeddings without the recordings `acula eval` validates or tests on
@@ -94,6 +96,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Export(args) => export::run(&args),
         Command::Refit(args) => export::refit::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Search(args) => search::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Holdout(args) => eval::holdout::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),

@@ -44,6 +44,52 @@ pub struct PredictArgs {
     /// Refuse audio files larger than this many megabytes (MiB), before reading them.
     #[arg(long, default_value_t = crate::decode::MAX_AUDIO_MB)]
     pub max_mb: u64,
+    /// Your own labels, comma-separated ("wheezes, crackles, normal breath sounds"): each recording
+    /// is scored against them in the joint space (zero-shot; no head was trained for them).
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Folder with the bundle's sentence encoder for `--labels` (default: the model cache).
+    #[arg(long)]
+    pub teacher_dir: Option<PathBuf>,
+}
+
+/// `--labels`' result for one file.
+#[derive(Serialize)]
+struct LabelsOut {
+    /// That these are not the scores of a trained task.
+    note: &'static str,
+    /// The sentence each label was put into (`{label}` stands for it).
+    template: String,
+    /// Each label's probability (softmax over the labels) and similarity, in the order given.
+    scores: Vec<acula_core::language::LabelScore>,
+}
+
+/// What `--labels` prints beside the scores.
+const LABELS_NOTE: &str = "Your own labels, scored by similarity in the joint space of sounds and \
+clinical language: not a trained or validated task.";
+
+/// The labels' prompts and joint vectors, computed once for all files.
+struct LabelQuestion {
+    tower: crate::search::TextTower,
+    labels: Vec<String>,
+    prompts: Vec<String>,
+    template: String,
+    vectors: Vec<Vec<f32>>,
+}
+
+impl LabelQuestion {
+    fn answer(&self, embedding: &[f32]) -> Result<LabelsOut, acula_core::Error> {
+        Ok(LabelsOut {
+            note: LABELS_NOTE,
+            template: self.template.clone(),
+            scores: self.tower.language.zero_shot(
+                embedding,
+                &self.labels,
+                &self.prompts,
+                &self.vectors,
+            )?,
+        })
+    }
 }
 
 /// A task score as printed.
@@ -94,6 +140,9 @@ struct FileOut {
     scores: Option<BTreeMap<String, ScoreOut>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reports: Option<Vec<acula_core::screen::SimilarReport>>,
+    /// `--labels`: the zero-shot scores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<LabelsOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seconds: Option<f64>,
 }
@@ -123,10 +172,41 @@ fn screen_file(
 
 /// Runs `acula predict`.
 pub fn run(args: &PredictArgs) -> Result<(), Failure> {
+    let labels = match &args.labels {
+        Some(text) => Some(
+            acula_core::language::parse_labels(text)
+                .map_err(|e| Failure::usage(format!("--labels: {e}")))?,
+        ),
+        None => None,
+    };
     let bundle = crate::bundle_dir::BundleDir::new(&args.bundle).read()?;
     let device = args.backend.device()?;
     let screener = Screener::new(&bundle, &device)
         .map_err(|e| Failure::input(format!("{}: {e}", args.bundle.display())))?;
+    let question = match labels {
+        Some(labels) => {
+            let tower = crate::search::TextTower::load(
+                &bundle,
+                &args.bundle,
+                args.teacher_dir.as_deref(),
+                &device,
+            )?;
+            let prompts: Vec<String> = labels
+                .iter()
+                .map(|l| tower.language.prompt(args.recording, l))
+                .collect();
+            let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
+            let vectors = tower.embed(&refs)?;
+            Some(LabelQuestion {
+                template: tower.language.prompt(args.recording, "{label}"),
+                tower,
+                labels,
+                prompts,
+                vectors,
+            })
+        }
+        None => None,
+    };
     let m = screener.manifest();
     if let Some(r) = args.recording {
         if !m.tasks.iter().any(|t| t.recording == r) {
@@ -178,6 +258,13 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                         (!unfamiliar.is_empty()).then(|| unfamiliar.join(" ")),
                     )
                 };
+                let labels = match (&question, &sc.embedding) {
+                    (Some(q), Some(z)) => Some(
+                        q.answer(z)
+                            .map_err(|e| Failure::input(format!("{file}: {e}")))?,
+                    ),
+                    _ => None,
+                };
                 let scores = sc
                     .scores
                     .into_iter()
@@ -213,6 +300,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                     chunks: Some(sc.chunks),
                     scores: Some(scores),
                     reports: Some(sc.reports),
+                    labels,
                     seconds: Some(seconds),
                 }
             }
@@ -228,6 +316,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                     chunks: None,
                     scores: None,
                     reports: None,
+                    labels: None,
                     seconds: None,
                 }
             }
@@ -322,6 +411,17 @@ fn print_text(o: &FileOut) {
     if let Some(reports) = &o.reports {
         for (i, r) in reports.iter().enumerate() {
             println!("  report {} ({:.3}): {}", i + 1, r.similarity, r.text);
+        }
+    }
+    if let Some(l) = &o.labels {
+        println!("  your labels (as \"{}\"): {}", l.template, l.note);
+        for s in &l.scores {
+            println!(
+                "    {:<30} {:>5.1} %  (similarity {:.3})",
+                s.label,
+                100.0 * s.probability,
+                s.similarity
+            );
         }
     }
     println!();

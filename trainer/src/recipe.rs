@@ -358,6 +358,7 @@ pub fn run(args: &TrainArgs) -> Result<(), Failure> {
             training: training.clone(),
             force: true,
             examples: examples.clone(),
+            teacher_dir: None,
         })
     })? {
         return Ok(());

@@ -9,6 +9,7 @@
 //! | `familiarity.safetensors` | optional ([`FamiliaritySpec`]): per recording kind, `<kind>.references` `[n, width]`, `<kind>.mean` and `<kind>.scale` `[width]`, all half precision |
 //! | `reports.json` | the report index's texts and where each came from ([`ReportEntry`]) |
 //! | `reports.safetensors` | `embeddings` `[reports, 512]`: the reports in the joint space (text head output, L2-normalised); half precision |
+//! | `text.safetensors` | optional ([`TextSpec`]), fetched only when a text feature is first used: the text head (`text_head.fc1`, `text_head.fc2`) and `examples` `[examples, 512]`, the example recordings in the joint space; half precision |
 //!
 //! `core` never reads files: the caller hands over the bytes of each (the browser fetches them), and
 //! [`Bundle::new`] refuses a bundle whose format, version, sizes or checksums do not match.
@@ -51,6 +52,8 @@ pub const REPORTS_FILE: &str = "reports.json";
 pub const INDEX_FILE: &str = "reports.safetensors";
 /// Reference embeddings of the familiarity check (optional; see [`FamiliaritySpec`]).
 pub const FAMILIARITY_FILE: &str = "familiarity.safetensors";
+/// The text head and the examples' joint embeddings (optional; see [`TextSpec`]).
+pub const TEXT_FILE: &str = "text.safetensors";
 /// The files every bundle has besides the manifest.
 pub const FILES: [&str; 4] = [MODEL_FILE, HEADS_FILE, REPORTS_FILE, INDEX_FILE];
 
@@ -137,6 +140,77 @@ pub struct TeacherInfo {
     pub reports_writer: String,
 }
 
+/// The text side of the joint space (search by description, zero-shot labels): the sentence encoder
+/// the model was aligned with, the text head on top of it, and how labels become prompts. The head
+/// lives in [`TEXT_FILE`], which is listed in `files` but *deferred*: [`Bundle::new`] does not need
+/// it, so a page that never uses text never downloads it ([`Bundle::add_file`] adds it later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextSpec {
+    /// The sentence encoder (the teacher), named by its files' checksums so that a bundle and a
+    /// text encoder that do not belong together are refused.
+    pub encoder: TextEncoderSpec,
+    /// The text head's shape (`Linear(teacher.dim, hidden) → ReLU → Linear(hidden, dim)`).
+    pub head: HeadShape,
+    /// The alignment's learned inverse temperature (`exp(log_scale)`): zero-shot label scores are
+    /// `softmax(logit_scale · cosine)`.
+    pub logit_scale: f32,
+    /// How a label the user types becomes a sentence, per recording kind (`{label}` is replaced);
+    /// `any` for a recording of no stated kind.
+    pub prompts: BTreeMap<String, String>,
+    /// Rows of `examples` in [`TEXT_FILE`]: the bundle's example recordings, in `examples` order.
+    pub examples: usize,
+}
+
+/// The sentence encoder a bundle's text head reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextEncoderSpec {
+    /// The teacher id (the manifest's `teacher.id`).
+    pub id: String,
+    /// Its published files (`config.json`, `model.safetensors`, `tokenizer.json`) with their sizes
+    /// and sha256.
+    pub files: BTreeMap<String, FileEntry>,
+    /// Texts are cut to this many tokens.
+    pub max_tokens: usize,
+    /// How token states become one vector (`mean`).
+    pub pooling: String,
+}
+
+impl TextSpec {
+    /// The prompt for `label` on a recording of `kind` (`None`: no stated kind).
+    pub fn prompt(&self, kind: Option<RecordingKind>, label: &str) -> String {
+        let key = kind.map_or("any", RecordingKind::id);
+        let template = self
+            .prompts
+            .get(key)
+            .or_else(|| self.prompts.get("any"))
+            .map_or("{label}", String::as_str);
+        template.replace("{label}", label)
+    }
+
+    /// The prompts an export writes: sentences in the style of the template reports.
+    pub fn default_prompts() -> BTreeMap<String, String> {
+        [
+            ("any", "A body sound recording with {label}."),
+            ("cough", "A cough recording from a person with {label}."),
+            (
+                "breath",
+                "Breathing sounds recorded with a microphone, with {label}.",
+            ),
+            (
+                "lung",
+                "Lung sounds recorded with a stethoscope, with {label}.",
+            ),
+            (
+                "heart",
+                "Heart sounds recorded with a stethoscope, with {label}.",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
 /// The report index's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportsInfo {
@@ -185,6 +259,9 @@ pub struct Manifest {
     /// The familiarity check (`null` in older bundles: every recording is scored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub familiarity: Option<FamiliaritySpec>,
+    /// The text side (`null` in older bundles: no search by description, no zero-shot labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSpec>,
     /// Every other file of the bundle with its size and sha256.
     pub files: BTreeMap<String, FileEntry>,
     /// Real example recordings shipped with the bundle (the page's demo set); each file is also in
@@ -304,6 +381,38 @@ impl Manifest {
                 return bad(format!("files has no entry for {f}"));
             }
         }
+        if let Some(t) = &self.text {
+            if !self.files.contains_key(TEXT_FILE) {
+                return bad(format!(
+                    "text is described but files has no entry for {TEXT_FILE}"
+                ));
+            }
+            if t.head.dim != self.audio_head.dim || t.head.hidden == 0 {
+                return bad(format!(
+                    "text.head.dim {} differs from audio_head.dim {}",
+                    t.head.dim, self.audio_head.dim
+                ));
+            }
+            if t.encoder.id != self.teacher.id {
+                return bad(format!(
+                    "text.encoder.id {:?} differs from teacher.id {:?}",
+                    t.encoder.id, self.teacher.id
+                ));
+            }
+            if !(t.logit_scale.is_finite() && t.logit_scale > 0.0) {
+                return bad(format!("text.logit_scale {} must be > 0", t.logit_scale));
+            }
+            if t.examples != 0 && t.examples != self.examples.len() {
+                return bad(format!(
+                    "text.examples is {} but the bundle has {} examples",
+                    t.examples,
+                    self.examples.len()
+                ));
+            }
+            if t.encoder.max_tokens < 2 {
+                return bad("text.encoder.max_tokens must be ≥ 2".into());
+            }
+        }
         if self.familiarity.is_some() && !self.files.contains_key(FAMILIARITY_FILE) {
             return bad(format!(
                 "familiarity is described but files has no entry for {FAMILIARITY_FILE}"
@@ -333,6 +442,16 @@ impl Manifest {
     pub fn to_json(&self) -> Result<Vec<u8>, BundleError> {
         self.validate()?;
         serde_json::to_vec_pretty(self).map_err(|e| BundleError::Manifest(e.to_string()))
+    }
+
+    /// Whether `name` is fetched only when needed (the text side), not with the bundle.
+    pub fn deferred(&self, name: &str) -> bool {
+        self.text.is_some() && name == TEXT_FILE
+    }
+
+    /// The files a screening needs (every listed file but the deferred ones), with their entries.
+    pub fn eager_files(&self) -> impl Iterator<Item = (&String, &FileEntry)> {
+        self.files.iter().filter(|(n, _)| !self.deferred(n))
     }
 
     /// Checks one file's bytes against the manifest (the browser calls this as each download ends).
@@ -365,6 +484,7 @@ pub struct Bundle {
 
 impl Bundle {
     /// Verifies `files` (name → bytes; extra names are ignored) against the manifest `manifest_bytes`.
+    /// Deferred files ([`Manifest::deferred`]) may be missing; when given, they are verified too.
     pub fn new(
         manifest_bytes: &[u8],
         mut files: BTreeMap<String, Vec<u8>>,
@@ -372,9 +492,12 @@ impl Bundle {
         let manifest = Manifest::parse(manifest_bytes)?;
         let mut kept = BTreeMap::new();
         for name in manifest.files.keys() {
-            let bytes = files
-                .remove(name)
-                .ok_or_else(|| BundleError::MissingFile(name.clone()))?;
+            let Some(bytes) = files.remove(name) else {
+                if manifest.deferred(name) {
+                    continue;
+                }
+                return Err(BundleError::MissingFile(name.clone()));
+            };
             manifest.verify_file(name, &bytes)?;
             kept.insert(name.clone(), bytes);
         }
@@ -382,6 +505,18 @@ impl Bundle {
             manifest,
             files: kept,
         })
+    }
+
+    /// Adds a file fetched later (a deferred one), after checking it against the manifest.
+    pub fn add_file(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), BundleError> {
+        self.manifest.verify_file(name, &bytes)?;
+        self.files.insert(name.to_string(), bytes);
+        Ok(())
+    }
+
+    /// Whether the bytes of `name` are at hand.
+    pub fn has_file(&self, name: &str) -> bool {
+        self.files.contains_key(name)
     }
 
     /// The verified bytes of a file.
@@ -468,6 +603,7 @@ mod tests {
             evaluation: None,
             reports: ReportsInfo { count: 0, dim: 2 },
             familiarity: None,
+            text: None,
             files: BTreeMap::new(),
             examples: Vec::new(),
         };
@@ -554,5 +690,89 @@ mod tests {
         assert!(
             matches!(seal(&mut m.clone(), &escaping), Err(BundleError::Manifest(e)) if e.contains("plain name"))
         );
+    }
+
+    fn with_text(m: &mut Manifest) {
+        m.text = Some(TextSpec {
+            encoder: TextEncoderSpec {
+                id: m.teacher.id.clone(),
+                files: BTreeMap::new(),
+                max_tokens: 128,
+                pooling: "mean".into(),
+            },
+            head: HeadShape { hidden: 4, dim: 2 },
+            logit_scale: 14.0,
+            prompts: TextSpec::default_prompts(),
+            examples: 0,
+        });
+    }
+
+    #[test]
+    fn the_text_file_is_deferred_verified_when_added_and_described_consistently() {
+        let (manifest, mut files) = sealed();
+        let mut m = Manifest::parse(&manifest).unwrap();
+        with_text(&mut m);
+        files.insert(TEXT_FILE.into(), b"text head".to_vec());
+        let json = seal(&mut m, &files).unwrap();
+        let m = Manifest::parse(&json).unwrap();
+        assert!(m.deferred(TEXT_FILE) && !m.deferred(MODEL_FILE));
+        assert!(m.eager_files().all(|(n, _)| n != TEXT_FILE));
+        assert_eq!(m.eager_files().count(), m.files.len() - 1);
+
+        // A screening needs no text file; it is checked when it arrives.
+        let mut eager = files.clone();
+        eager.remove(TEXT_FILE);
+        let mut b = Bundle::new(&json, eager).unwrap();
+        assert!(!b.has_file(TEXT_FILE));
+        assert_eq!(
+            b.file(TEXT_FILE).unwrap_err(),
+            BundleError::MissingFile(TEXT_FILE.into())
+        );
+        assert!(matches!(
+            b.add_file(TEXT_FILE, b"text heaD".to_vec()),
+            Err(BundleError::Checksum { file, .. }) if file == TEXT_FILE
+        ));
+        b.add_file(TEXT_FILE, b"text head".to_vec()).unwrap();
+        assert_eq!(b.file(TEXT_FILE).unwrap(), b"text head");
+        // Given with the rest, it is verified like the rest.
+        let mut damaged = files.clone();
+        damaged.get_mut(TEXT_FILE).unwrap()[0] ^= 1;
+        assert!(Bundle::new(&json, damaged).is_err());
+
+        // Prompts: the kind's, else `any`.
+        let t = m.text.as_ref().unwrap();
+        assert_eq!(
+            t.prompt(Some(RecordingKind::Lung), "wheezes"),
+            "Lung sounds recorded with a stethoscope, with wheezes."
+        );
+        assert_eq!(t.prompt(None, "x"), "A body sound recording with x.");
+
+        // What the manifest says about the text side must agree with the rest.
+        let text = String::from_utf8(json).unwrap();
+        let mut bad = Manifest::parse(text.as_bytes()).unwrap();
+        bad.text.as_mut().unwrap().head.dim = 3;
+        assert!(
+            matches!(seal(&mut bad, &files), Err(BundleError::Manifest(e)) if e.contains("text.head.dim"))
+        );
+        let mut bad = Manifest::parse(text.as_bytes()).unwrap();
+        bad.text.as_mut().unwrap().encoder.id = "another".into();
+        assert!(
+            matches!(seal(&mut bad, &files), Err(BundleError::Manifest(e)) if e.contains("teacher.id"))
+        );
+        let mut bad = Manifest::parse(text.as_bytes()).unwrap();
+        bad.text.as_mut().unwrap().logit_scale = f32::NAN;
+        assert!(
+            matches!(seal(&mut bad, &files), Err(BundleError::Manifest(e)) if e.contains("logit_scale"))
+        );
+        let mut no_file = files.clone();
+        no_file.remove(TEXT_FILE);
+        let mut m2 = Manifest::parse(text.as_bytes()).unwrap();
+        assert!(
+            matches!(seal(&mut m2, &no_file), Err(BundleError::Manifest(e)) if e.contains(TEXT_FILE))
+        );
+        // Older bundles (no `text`) still load, and have no deferred file.
+        let (old, old_files) = sealed();
+        let b = Bundle::new(&old, old_files).unwrap();
+        assert!(b.manifest.text.is_none() && !b.manifest.deferred(TEXT_FILE));
     }
 }

@@ -99,6 +99,14 @@ impl TextEncoder {
             .collect()
     }
 
+    /// Whether `text` is longer than [`Self::max_tokens`] tokens (and so cut before embedding).
+    pub fn truncated(&self, text: &str) -> Result<bool, ModelError> {
+        self.tokenizer
+            .encode(text, true)
+            .map(|e| !e.get_overflowing().is_empty())
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))
+    }
+
     fn batch(&self, texts: &[&str]) -> Result<Batch, ModelError> {
         let ids = self.tokenize(texts)?;
         let longest = ids.iter().map(Vec::len).max().unwrap_or(0).max(1);

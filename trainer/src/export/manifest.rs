@@ -87,6 +87,7 @@ pub fn skeleton(
             dim: cfg.proj_dim,
         },
         familiarity: None,
+        text: None,
         files: BTreeMap::new(),
         examples: Vec::new(),
     })

@@ -15,6 +15,7 @@ pub mod index;
 pub mod manifest;
 pub mod model;
 pub mod refit;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,11 @@ pub struct ExportArgs {
     /// names the dataset and its licence). Only ship recordings whose licence allows it.
     #[arg(long)]
     pub examples: Option<PathBuf>,
+    /// Folder with all-MiniLM-L6-v2's files (`config.json`, `model.safetensors`, `tokenizer.json`;
+    /// default: the model cache): the bundle's text side names them by checksum. Without MiniLM as
+    /// the teacher, the bundle gets no text side.
+    #[arg(long)]
+    pub teacher_dir: Option<PathBuf>,
 }
 
 /// An export, in values: what [`ExportArgs`] names in files, or what the recipe hands over directly.
@@ -105,6 +111,8 @@ pub struct Export {
     pub examples: Vec<ExampleSpec>,
     /// Replace `out` if it exists.
     pub force: bool,
+    /// MiniLM's folder (default: the model cache).
+    pub teacher_dir: Option<PathBuf>,
 }
 
 /// Runs `acula export`: reads the JSON files the flags name, then [`export`].
@@ -130,6 +138,7 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
         training,
         examples,
         force: args.force,
+        teacher_dir: args.teacher_dir.clone(),
     })
 }
 
@@ -171,6 +180,13 @@ pub fn export(e: &Export) -> Result<(), Failure> {
     )
     .map_err(|e| Failure::input(e.to_string()))?;
     let heads = heads::fit_all(&screener, &tasks, e.seed)?;
+    let text_side = text::build(
+        &aligned.model,
+        &manifest.teacher.id,
+        e.teacher_dir.as_deref(),
+        &screener,
+        &examples,
+    )?;
     manifest.tasks = heads.specs;
     let familiarity = familiarity::fit(&heads.kinds)?;
     // 4. The training description.
@@ -198,6 +214,10 @@ pub fn export(e: &Export) -> Result<(), Failure> {
     for (bytes, example) in examples {
         files.insert(example.file.clone(), bytes);
         manifest.examples.push(example);
+    }
+    if let Some(t) = text_side {
+        manifest.text = Some(t.spec);
+        files.insert(bundle::TEXT_FILE.to_string(), t.file);
     }
     let total = manifest::seal_and_write(&mut manifest, &files, &e.out)?;
     eprintln!(
