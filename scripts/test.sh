@@ -36,6 +36,8 @@ step "wasm build (trunk)" trunk build --release
 step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py target/release/acula
 step "teacher parity (numpy)" "$(scripts/pyenv.sh)" tests/parity/teacher.py target/release/acula \
   "$(scripts/fetch-models.sh minilm | tail -n 1)"
+step "text side: search and labels (release CLI, MiniLM)" "$(scripts/pyenv.sh)" tests/release/text.py \
+  target/release/acula "$(scripts/fetch-models.sh minilm | tail -n 1)"
 step "encoder parity (numpy OPERA-GT)" "$(scripts/pyenv.sh)" tests/parity/encoder.py target/release/acula
 step "AUROC parity (scikit-learn)" "$(scripts/pyenv.sh)" tests/parity/auroc.py target/release/acula
 step "browser tests (Chromium)" node --test --test-reporter=spec tests/browser/

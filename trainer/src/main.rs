@@ -47,6 +47,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Fit a bundle's task heads and familiarity check again on its own encoder (no alignment run).
     Refit(export::refit::RefitArgs),
+    /// Give a bundle a text side: train a text head against its frozen audio tower (LiT-style).
+    TextHead(export::text_head::TextHeadArgs),
     /// Screen recordings with a model bundle: quality, task scores, similar clinical reports.
     Predict(predict::PredictArgs),
     /// Search a bundle's clinical reports and example recordings by a typed description.
@@ -97,6 +99,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Refit(args) => export::refit::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Search(args) => search::run(&args),
+        Command::TextHead(args) => export::text_head::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Holdout(args) => eval::holdout::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),

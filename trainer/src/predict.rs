@@ -60,6 +60,10 @@ struct LabelsOut {
     note: &'static str,
     /// The sentence each label was put into (`{label}` stands for it).
     template: String,
+    /// Why the labels were not scored (the recording is unlike the training recordings of its kind,
+    /// as for the task scores); `scores` is then empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    withheld: Option<String>,
     /// Each label's probability (softmax over the labels) and similarity, in the order given.
     scores: Vec<acula_core::language::LabelScore>,
 }
@@ -78,10 +82,39 @@ struct LabelQuestion {
 }
 
 impl LabelQuestion {
-    fn answer(&self, embedding: &[f32]) -> Result<LabelsOut, acula_core::Error> {
+    /// The labels' scores, or why they are withheld: the claimed kind is unfamiliar, or (no kind
+    /// claimed) every kind checked is.
+    fn answer(
+        &self,
+        sc: &Screening,
+        kind: Option<RecordingKind>,
+    ) -> Result<LabelsOut, acula_core::Error> {
+        let unfamiliar: Vec<&acula_core::bundle::Familiarity> = sc.unfamiliar().collect();
+        let withheld = match kind {
+            Some(k) => unfamiliar
+                .iter()
+                .find(|f| f.recording == k)
+                .map(|f| f.message()),
+            None if !sc.familiarity.is_empty() && unfamiliar.len() == sc.familiarity.len() => Some(
+                "The recording is unlike every kind of recording the model was trained on, so your labels are not scored."
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let Some(embedding) = sc.embedding.as_deref().filter(|_| withheld.is_none()) else {
+            return Ok(LabelsOut {
+                note: LABELS_NOTE,
+                template: self.template.clone(),
+                withheld: Some(
+                    withheld.unwrap_or_else(|| "The recording failed the quality check.".into()),
+                ),
+                scores: Vec::new(),
+            });
+        };
         Ok(LabelsOut {
             note: LABELS_NOTE,
             template: self.template.clone(),
+            withheld: None,
             scores: self.tower.language.zero_shot(
                 embedding,
                 &self.labels,
@@ -258,9 +291,9 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                         (!unfamiliar.is_empty()).then(|| unfamiliar.join(" ")),
                     )
                 };
-                let labels = match (&question, &sc.embedding) {
-                    (Some(q), Some(z)) => Some(
-                        q.answer(z)
+                let labels = match &question {
+                    Some(q) if sc.quality.is_ok() => Some(
+                        q.answer(&sc, args.recording)
                             .map_err(|e| Failure::input(format!("{file}: {e}")))?,
                     ),
                     _ => None,
@@ -415,6 +448,9 @@ fn print_text(o: &FileOut) {
     }
     if let Some(l) = &o.labels {
         println!("  your labels (as \"{}\"): {}", l.template, l.note);
+        if let Some(w) = &l.withheld {
+            println!("    not scored: {w}");
+        }
         for s in &l.scores {
             println!(
                 "    {:<30} {:>5.1} %  (similarity {:.3})",

@@ -18,8 +18,10 @@ use crate::Failure;
 /// Arguments of `acula search`.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// What to look for, in words ("expiratory wheezes in an asthmatic child").
-    pub text: String,
+    /// What to look for, in words ("expiratory wheezes in an asthmatic child"); several texts are
+    /// searched one after the other with the model loaded once (`--json` then prints an array).
+    #[arg(required = true)]
+    pub text: Vec<String>,
     /// Model bundle folder (`acula export`).
     #[arg(long, default_value = "www/models/default")]
     pub bundle: PathBuf,
@@ -106,7 +108,12 @@ impl TextTower {
 
 /// Runs `acula search`.
 pub fn run(args: &SearchArgs) -> Result<(), Failure> {
-    let query = language::check_query(&args.text).map_err(|e| Failure::usage(e.to_string()))?;
+    let queries = args
+        .text
+        .iter()
+        .map(|t| language::check_query(t))
+        .collect::<Result<Vec<&str>, _>>()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     if args.top_k == 0 {
         return Err(Failure::usage("--top-k must be at least 1".into()));
     }
@@ -115,34 +122,58 @@ pub fn run(args: &SearchArgs) -> Result<(), Failure> {
     let tower = TextTower::load(&bundle, &args.bundle, args.teacher_dir.as_deref(), &device)?;
     let screener = Screener::new(&bundle, &device)
         .map_err(|e| Failure::input(format!("{}: {e}", args.bundle.display())))?;
+    let mut outs = Vec::with_capacity(queries.len());
+    for query in queries {
+        let out = search_one(&tower, &screener, query, args.top_k)?;
+        if out.truncated {
+            eprintln!(
+                "note: the text is longer than the model's {} tokens; only its beginning was used",
+                tower.encoder.max_tokens()
+            );
+        }
+        if !args.json {
+            print_text(&out);
+        }
+        outs.push(out);
+    }
+    if args.json {
+        let json = if outs.len() == 1 {
+            serde_json::to_string_pretty(&outs[0])
+        } else {
+            serde_json::to_string_pretty(&outs)
+        }
+        .map_err(|e| Failure::output(e.to_string()))?;
+        println!("{json}");
+    }
+    Ok(())
+}
+
+/// One query's answer.
+fn search_one(
+    tower: &TextTower,
+    screener: &Screener,
+    query: &str,
+    top_k: usize,
+) -> Result<SearchOut, Failure> {
     let truncated = tower
         .encoder
         .truncated(query)
         .map_err(|e| Failure::input(e.to_string()))?;
     let v = tower.embed(&[query])?.remove(0);
-    let out = SearchOut {
+    Ok(SearchOut {
         query: query.to_string(),
         truncated,
         reports: screener
-            .similar(&v, args.top_k)
+            .similar(&v, top_k)
             .map_err(|e| Failure::input(e.to_string()))?,
         recordings: tower
             .language
-            .recordings(&v, args.top_k)
+            .recordings(&v, top_k)
             .map_err(|e| Failure::input(e.to_string()))?,
-    };
-    if truncated {
-        eprintln!(
-            "note: the text is longer than the model's {} tokens; only its beginning was used",
-            tower.encoder.max_tokens()
-        );
-    }
-    if args.json {
-        let json =
-            serde_json::to_string_pretty(&out).map_err(|e| Failure::output(e.to_string()))?;
-        println!("{json}");
-        return Ok(());
-    }
+    })
+}
+
+fn print_text(out: &SearchOut) {
     println!("reports most similar to {:?}:", out.query);
     for (i, r) in out.reports.iter().enumerate() {
         let synthetic = if r.synthetic {
@@ -172,5 +203,5 @@ pub fn run(args: &SearchArgs) -> Result<(), Failure> {
             );
         }
     }
-    Ok(())
+    println!();
 }

@@ -159,6 +159,10 @@ pub struct TextSpec {
     pub prompts: BTreeMap<String, String>,
     /// Rows of `examples` in [`TEXT_FILE`]: the bundle's example recordings, in `examples` order.
     pub examples: usize,
+    /// How the text head was trained (with the audio tower in the alignment run, or afterwards
+    /// against the frozen audio tower), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_training: Option<String>,
 }
 
 /// The sentence encoder a bundle's text head reads.
@@ -704,6 +708,7 @@ mod tests {
             logit_scale: 14.0,
             prompts: TextSpec::default_prompts(),
             examples: 0,
+            head_training: None,
         });
     }
 

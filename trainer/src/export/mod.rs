@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod model;
 pub mod refit;
 pub mod text;
+pub mod text_head;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

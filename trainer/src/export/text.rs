@@ -94,6 +94,9 @@ pub fn build(
         logit_scale: scale[0],
         prompts: TextSpec::default_prompts(),
         examples: examples.len(),
+        head_training: Some(
+            "trained with the audio tower in the alignment run (the run's own text head)".into(),
+        ),
     };
     let file =
         weights::safetensors_bytes(&named, true).map_err(|e| Failure::input(e.to_string()))?;
