@@ -121,6 +121,10 @@ test('screening on the CPU backend equals acula predict; requests, console and C
     const origin = new URL(server.url).origin;
     const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('blob:') && !u.startsWith('http://127.0.0.2:9/'));
     assert.deepEqual(foreign, [], 'no request to another origin');
+    // The bundle's text side is deferred: a screening never downloads it.
+    const bundleFiles = requests.filter((u) => u.includes('/models/default/')).map((u) => u.split('/').pop());
+    assert.ok(bundleFiles.includes('model.safetensors'), `the bundle was fetched: ${bundleFiles}`);
+    assert.ok(!bundleFiles.includes('text.safetensors'), `the text side is not fetched for a screening: ${bundleFiles}`);
     // The injected fetch above is refused by the CSP (logged by Chromium as an error); nothing else.
     const others = consoleErrors.filter((e) => !/Content Security Policy|127\.0\.0\.2|Failed to fetch/.test(e));
     assert.deepEqual(others, [], 'no console errors');
