@@ -15,7 +15,10 @@ the debug build (dependencies unoptimised) does at ~2 s per sentence. What it ch
    withheld, with the reason, for a recording unlike the training recordings of its kind (a real KAUH
    lung sound claimed as lung: the lung task saw synthetic sounds only); one label, a duplicate, an
    empty label are usage errors.
-4. A sentence encoder that is not the bundle's is refused, naming the file; a bundle without its
+4. `acula text-head` trains a text head against the bundle's frozen audio tower: the encoder, heads,
+   familiarity references and report texts are kept byte for byte, the new bundle searches, and an
+   existing --out is refused.
+   A sentence encoder that is not the bundle's is refused, naming the file; a bundle without its
    text file still screens, and search says the file is missing; a bundle from before the text side
    says it has no text head.
 5. The committed default bundle answers three clinical descriptions with reports of the right
@@ -115,7 +118,7 @@ def text_bundle(cli, tmp):
     ok = [o["file"] for o in (out or []) if o.get("verdict") == "ok"]
     if not ok:
         sys.exit(f"FAILED: no familiar heart recording among ten: {err}")
-    return bundle, ok[0], manifest
+    return bundle, ok[0], manifest, csv, emb + ".npy"
 
 
 def main():
@@ -123,7 +126,7 @@ def main():
     cli = Cli(binary, teacher)
     tmp = tempfile.mkdtemp(prefix="acula-text-")
     try:
-        bundle, wav, m = text_bundle(cli, tmp)
+        bundle, wav, m, csv, emb = text_bundle(cli, tmp)
         t = m.get("text") or {}
         check(t.get("encoder", {}).get("id") == m["teacher"]["id"], "text.encoder.id is the teacher")
         check(t.get("examples") == 2, "text.examples counts the two examples")
@@ -195,6 +198,23 @@ def main():
         cli.refused(predict("murmur"), 2, "at least two labels", "one label")
         cli.refused(predict("murmur, Murmur"), 2, "given twice", "a duplicate label")
         cli.refused(predict("murmur,,click"), 2, "label 2 is empty", "an empty label")
+
+        # `acula text-head`: a text head trained against the bundle's frozen audio tower; what screens
+        # is copied byte for byte, the index is rebuilt, and the new bundle searches.
+        lit = os.path.join(tmp, "lit")
+        _, err = cli.ok("text-head", "--bundle", bundle, "--reports", csv, "--embeddings", emb,
+                        "--out", lit, "--steps", "20", "--batch", "8", "--teacher-dir", teacher)
+        check("R@1" in err and "old index" in err, f"text-head reports held-out retrieval: {err.strip()}")
+        for f in ["model.safetensors", "heads.safetensors", "familiarity.safetensors", "reports.json"]:
+            with open(os.path.join(bundle, f), "rb") as a, open(os.path.join(lit, f), "rb") as b:
+                check(a.read() == b.read(), f"text-head keeps {f} byte for byte")
+        with open(os.path.join(lit, "manifest.json")) as f:
+            lm = json.load(f)
+        check("frozen audio tower" in lm["text"]["head_training"], "the manifest says how the head was trained")
+        code, v, err = cli.search(lit, own)
+        check(code == 0 and len(v["reports"]) == 5, f"the text-head bundle searches: {err}")
+        cli.refused(cli.run("text-head", "--bundle", bundle, "--reports", csv, "--embeddings", emb,
+                            "--out", lit, "--teacher-dir", teacher), 2, "exists", "text-head refuses to overwrite")
 
         other = os.path.join(tmp, "other-minilm")
         shutil.copytree(teacher, other)

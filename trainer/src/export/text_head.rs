@@ -249,20 +249,6 @@ pub fn run(args: &TextHeadArgs) -> Result<(), Failure> {
             ProjectionHead::load_weights(&w, "text_head", text_dim, h.hidden, h.dim, &cpu)
         })
         .map_err(|e| Failure::input(e.to_string()))?;
-    named = weights::Weights::parse(&head_file)
-        .map_err(|e| Failure::input(e.to_string()))
-        .and_then(|w| {
-            named
-                .iter()
-                .map(|(n, shape, _)| {
-                    let (v, _) = w.values(n).map_err(|e| Failure::input(e.to_string()))?;
-                    Ok((n.clone(), shape.clone(), v))
-                })
-                .collect::<Result<Vec<_>, Failure>>()
-        })?;
-
-    // 3. Measure on the held-out pairs (recording → report among them), with the bundle's old index
-    //    head's reports for comparison where the old index has them.
     let project = |rows: &[Vec<f32>]| -> Result<Vec<Vec<f32>>, Failure> {
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(256) {
@@ -346,7 +332,10 @@ pub fn run(args: &TextHeadArgs) -> Result<(), Failure> {
         .iter()
         .filter_map(|&i| {
             let k = *row_of_text.get(rows[row_of[i]].report.as_str())?;
-            Some((audio[i].clone(), old_index[k * h.dim..(k + 1) * h.dim].to_vec()))
+            Some((
+                audio[i].clone(),
+                old_index[k * h.dim..(k + 1) * h.dim].to_vec(),
+            ))
         })
         .unzip();
     let (o1, o5) = recall(&old_a, &old_held);
