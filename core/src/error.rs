@@ -165,7 +165,7 @@ pub enum BundleError {
     #[error("the bundle is inconsistent: {0}")]
     Inconsistent(String),
     /// The bundle has no text head (exported before search by description existed).
-    #[error("this bundle has no text head, so it cannot search by description or score your own labels; export it again with a current acula")]
+    #[error("this bundle has no text head, so it cannot search by description or score your own labels; give it one with `acula text-head` or export it again with a current acula")]
     NoText,
     /// The sentence encoder given is not the one the bundle was aligned with.
     #[error("the text encoder file {file} is not the one this bundle was aligned with (expected sha256 {expected}, got {got}); use the bundle's own text encoder ({id})")]

@@ -79,6 +79,9 @@ pub fn check_query(text: &str) -> Result<&str, TextInputError> {
 /// Refused: fewer than two, more than [`MAX_LABELS`], an empty one, a very long one, the same label
 /// twice (ignoring case).
 pub fn parse_labels(text: &str) -> Result<Vec<String>, TextInputError> {
+    if text.trim().is_empty() {
+        return Err(TextInputError::TooFewLabels { got: 0 });
+    }
     let labels: Vec<String> = text.split(',').map(|l| l.trim().to_string()).collect();
     check_labels(&labels)?;
     Ok(labels)
@@ -325,6 +328,10 @@ mod tests {
         assert_eq!(
             parse_labels("wheezes"),
             Err(TextInputError::TooFewLabels { got: 1 })
+        );
+        assert_eq!(
+            parse_labels("  "),
+            Err(TextInputError::TooFewLabels { got: 0 })
         );
         assert_eq!(
             parse_labels("wheezes,,crackles"),

@@ -28,7 +28,7 @@ pub struct SearchArgs {
     /// How many reports and recordings.
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
-    /// Print one JSON object instead of text.
+    /// Print JSON instead of text: one object, or an array of them for several texts.
     #[arg(long)]
     pub json: bool,
     /// Folder with the bundle's sentence encoder (all-MiniLM-L6-v2: `config.json`,

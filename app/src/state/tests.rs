@@ -126,13 +126,15 @@ fn the_kind_is_needed_unless_every_task_is_for_one_kind() {
 
 #[test]
 fn the_model_line_says_name_backend_source_and_time() {
+    // The committed bundle's version changes with the bundle; the line quotes it.
+    let version = manifest().version;
     assert_eq!(
         ready_with(manifest(), "webgpu", Some("Intel Arc"), 9_216_000).line(),
-        "Model acula-default 2026-11-27 · runs on WebGPU (Intel Arc) · downloaded 9.2 MB · ready in 1.2 s"
+        format!("Model acula-default {version} · runs on WebGPU (Intel Arc) · downloaded 9.2 MB · ready in 1.2 s")
     );
     assert_eq!(
         ready("cpu").line(),
-        "Model acula-default 2026-11-27 · runs on CPU (WebAssembly) · from this device's cache · ready in 1.2 s"
+        format!("Model acula-default {version} · runs on CPU (WebAssembly) · from this device's cache · ready in 1.2 s")
     );
     assert_eq!(ModelState::Starting.line(), "Starting the analyser…");
     assert_eq!(

@@ -391,7 +391,10 @@ impl Manifest {
                     "text is described but files has no entry for {TEXT_FILE}"
                 ));
             }
-            if t.head.dim != self.audio_head.dim || t.head.hidden == 0 {
+            if t.head.hidden == 0 {
+                return bad("text.head sizes must be ≥ 1".into());
+            }
+            if t.head.dim != self.audio_head.dim {
                 return bad(format!(
                     "text.head.dim {} differs from audio_head.dim {}",
                     t.head.dim, self.audio_head.dim
