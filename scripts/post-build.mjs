@@ -3,6 +3,8 @@
 //    'wasm-unsafe-eval' for WebAssembly, and the sha256 of Trunk's inline loader script (the only
 //    inline script) instead of 'unsafe-inline'.
 // 2. Fills the service worker's file list and version (sw.js) with the built files.
+// 3. Lists the text tower's wasm module (acula-text_bg.wasm) with its size and sha256 in
+//    text/tower.json: the analyser downloads it only when a text feature is first used and checks it.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -51,12 +53,43 @@ const walk = (d) => {
   }
 };
 walk(dir);
-const assets = files.filter((f) => !f.startsWith('models/') && f !== 'sw.js' && f !== 'index.html').sort();
+// The text tower (text/, its module acula-text*) is fetched on first use only, by the analyser (the
+// wasm and the weights, kept in its cache) and by the worker's import (the JS glue, kept by sw.js at
+// first use): a visitor who never uses text downloads none of it.
+const lazy = (f) => f.startsWith('text/') || f.startsWith('acula-text');
+const towerPath = join(dir, 'text', 'tower.json');
+let tower;
+try {
+  tower = JSON.parse(readFileSync(towerPath, 'utf8'));
+} catch (err) {
+  console.error(`post-build: cannot read text/tower.json (${err.message}); run scripts/setup.sh web`);
+  process.exit(1);
+}
+tower.module = {};
+for (const name of ['acula-text_bg.wasm', 'acula-text.js']) {
+  let bytes;
+  try {
+    bytes = readFileSync(join(dir, name));
+  } catch {
+    console.error(`post-build: the text module ${name} was not built (index.html's acula-text link)`);
+    process.exit(1);
+  }
+  tower.module[name] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+writeFileSync(towerPath, `${JSON.stringify(tower, null, 2)}\n`);
+// The page says the text model's size on its buttons before anything is downloaded.
+const towerBytes = [...Object.values(tower.files), ...Object.values(tower.module)].reduce((n, e) => n + e.bytes, 0);
+html = html.replace(/<meta name="acula-text-tower"[^>]*>\s*/g, '');
+html = html.replace(/(<meta charset="utf-8"\s*\/?>)/i, `$1\n    <meta name="acula-text-tower" content="${towerBytes}" />`);
+writeFileSync(indexPath, html);
+const assets = files.filter((f) => !f.startsWith('models/') && !lazy(f) && f !== 'sw.js' && f !== 'index.html').sort();
+const lazyAssets = files.filter((f) => f === 'acula-text.js');
 const version = createHash('sha256');
-for (const f of [...assets, 'index.html']) version.update(f).update(readFileSync(join(dir, f)));
+for (const f of [...assets, ...lazyAssets, 'index.html']) version.update(f).update(readFileSync(join(dir, f)));
 const swPath = join(dir, 'sw.js');
 const sw = readFileSync(swPath, 'utf8')
   .replace('__VERSION__', version.digest('hex').slice(0, 16))
-  .replace('__ASSETS__', JSON.stringify(['./', ...assets]));
+  .replace('__ASSETS__', JSON.stringify(['./', ...assets]))
+  .replace('__LAZY__', JSON.stringify(lazyAssets));
 writeFileSync(swPath, sw);
 console.log(`post-build: CSP with ${hashes.length} script hash(es); service worker lists ${assets.length + 1} files`);

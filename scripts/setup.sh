@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing acula needs; idempotent and pinned, skipping what is
 # already present. Usage: scripts/setup.sh [web] [browser] [python] [models] (no argument = all).
-#   web      wasm32 target, trunk 0.21.14, wasm-bindgen-cli matching Cargo.lock, crates fetched for offline trunk
+#   web      wasm32 target, trunk 0.21.14, wasm-bindgen-cli matching Cargo.lock, crates fetched for offline trunk,
+#            the page's text tower in www/text/ (all-MiniLM-L6-v2 in f16, from scripts/fetch-models.sh minilm)
 #            (Node.js must be installed: the page's post-build hook runs on it)
 #   browser  Debian's chromium, playwright-core from package-lock.json (npm ci)
 #   python   the reference environment (librosa …) in a cache folder outside the clone
@@ -40,6 +41,8 @@ if has web; then
   fi
   # Trunk runs cargo --offline (Trunk.toml: offline = true): every crate must be in the local registry.
   cargo fetch --locked >/dev/null
+  # The text tower the page downloads on first use of search or labels (skipped when up to date).
+  python3 scripts/text-tower.py "$(scripts/fetch-models.sh minilm | tail -n 1)" www/text >/dev/null
 fi
 
 if has browser; then

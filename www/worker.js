@@ -1,6 +1,19 @@
 // The analyser's Web Worker. It runs the page's own wasm module (the same files the page loaded; their
 // URLs come in the first message) and hands every later message to Rust (`workerStart` in
 // app/src/worker.rs). Kept this small on purpose: all logic lives in Rust.
+//
+// aculaTextModule(wasmBytes) imports the text tower's own module (acula-text.js, built from
+// app/src/text_tower.rs) into this same worker the first time a text feature is used; the analyser
+// has fetched and checked its wasm (app/src/text.rs) and passes the bytes.
+let textModule = null;
+self.aculaTextModule = async (wasmBytes) => {
+  if (!textModule) {
+    const module = await import(new URL('./acula-text.js', self.location).href);
+    await module.default({ module_or_path: wasmBytes });
+    textModule = module;
+  }
+  return textModule;
+};
 self.addEventListener('message', async (event) => {
   const { js, wasm } = event.data || {};
   try {

@@ -78,6 +78,16 @@ pub fn publish_screening(s: &Screening) {
     }
 }
 
+/// `window.<name>`: any serialisable answer as a plain JS object (`aculaSearch`, `aculaLabels`), for
+/// scripts and tests, like [`publish_screening`].
+pub fn publish_json<T: serde::Serialize>(name: &str, value: &T) {
+    if let Ok(json) = serde_json::to_string(value) {
+        if let Ok(v) = js_sys::JSON::parse(&json) {
+            publish(name, &v);
+        }
+    }
+}
+
 /// Saves `bytes` as the file `name` (the browser's download).
 pub fn download(name: &str, bytes: &[u8], mime: &str) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {

@@ -9,7 +9,7 @@ use web_sys::{HtmlLinkElement, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::net::js_message;
 use crate::protocol::{BackendChoice, Reply, Request};
-use crate::state::{ModelState, Outcome};
+use crate::state::{ModelState, Outcome, TextAnswer, TextModel};
 
 /// Handle to the analyser (cheap to copy into closures).
 #[derive(Clone, Copy)]
@@ -18,10 +18,16 @@ pub struct Client {
     started: RwSignal<bool>,
     pending_load: StoredValue<Option<Request>>,
     next_id: StoredValue<u32>,
+    /// Ids of the search and labels requests sent.
+    text_requests: StoredValue<Vec<u32>>,
     /// The model's state.
     pub model: RwSignal<ModelState>,
     /// The latest screening answer.
     pub outcome: RwSignal<Option<Outcome>>,
+    /// The text tower as the page sees it.
+    pub text: RwSignal<TextModel>,
+    /// The latest answer to a search or to the person's labels.
+    pub text_answer: RwSignal<Option<TextAnswer>>,
 }
 
 /// The URLs of the page's wasm-bindgen module and its wasm, from the preload links Trunk writes.
@@ -51,8 +57,11 @@ impl Client {
             started: RwSignal::new(false),
             pending_load: StoredValue::new(None),
             next_id: StoredValue::new(0),
+            text_requests: StoredValue::new(Vec::new()),
             model: RwSignal::new(ModelState::Starting),
             outcome: RwSignal::new(None),
+            text: RwSignal::new(TextModel::Idle),
+            text_answer: RwSignal::new(None),
         };
         if let Err(e) = client.spawn() {
             client.model.set(ModelState::Failed(format!(
@@ -120,6 +129,50 @@ impl Client {
                 id,
                 result: Ok((*screening, ms)),
             })),
+            Reply::TextProgress {
+                message,
+                loaded,
+                total,
+            } => self.text.set(TextModel::Loading {
+                message,
+                loaded,
+                total,
+            }),
+            Reply::TextReady(loaded) => self.text.set(TextModel::Ready(loaded)),
+            Reply::Searched { id, result, ms } => {
+                self.text_ready_if_loading();
+                crate::browser::publish_json("aculaSearch", &result);
+                self.text_answer
+                    .set(Some(TextAnswer::Search { id, result, ms }));
+            }
+            Reply::Labelled {
+                id,
+                screening,
+                answer,
+                ms,
+            } => {
+                self.text_ready_if_loading();
+                crate::browser::publish_json("aculaLabels", &answer);
+                self.text_answer.set(Some(TextAnswer::Labels {
+                    id,
+                    screening,
+                    answer,
+                    ms,
+                }));
+            }
+            Reply::Failed {
+                id: Some(id),
+                message,
+            } if self.text_requests.with_value(|r| r.contains(&id)) => {
+                if self
+                    .text
+                    .with_untracked(|t| matches!(t, TextModel::Loading { .. }))
+                {
+                    self.text.set(TextModel::Failed(message.clone()));
+                }
+                self.text_answer
+                    .set(Some(TextAnswer::Failed { id, message }));
+            }
             Reply::Failed {
                 id: Some(id),
                 message,
@@ -177,8 +230,7 @@ impl Client {
         sample_rate: u32,
         recording: Option<acula_core::RecordingKind>,
     ) -> u32 {
-        let id = self.next_id.get_value() + 1;
-        self.next_id.set_value(id);
+        let id = self.next_id();
         self.send(
             &Request::Screen {
                 id,
@@ -187,6 +239,67 @@ impl Client {
                 top_k: 3,
             },
             Some(pcm),
+        );
+        id
+    }
+
+    fn next_id(self) -> u32 {
+        let id = self.next_id.get_value() + 1;
+        self.next_id.set_value(id);
+        id
+    }
+
+    fn text_ready_if_loading(self) {
+        // An answer means the tower is up; `TextReady` came first unless it was loaded before.
+        if self
+            .text
+            .with_untracked(|t| !matches!(t, TextModel::Ready(_)))
+        {
+            self.text.set(TextModel::Used);
+        }
+    }
+
+    fn send_text(self, request: Request, id: u32) {
+        self.text_requests.update_value(|r| r.push(id));
+        if self
+            .text
+            .with_untracked(|t| !matches!(t, TextModel::Ready(_) | TextModel::Used))
+        {
+            self.text.set(TextModel::Loading {
+                message: "Preparing the text model…".into(),
+                loaded: 0,
+                total: 0,
+            });
+        }
+        self.send(&request, None);
+    }
+
+    /// Searches the bundle by a description; returns the request's id.
+    pub fn search(self, query: String, text_url: String) -> u32 {
+        let id = self.next_id();
+        self.send_text(
+            Request::Search {
+                id,
+                query,
+                top_k: 5,
+                text_url,
+            },
+            id,
+        );
+        id
+    }
+
+    /// Scores the screening `screening` against `labels`; returns the request's id.
+    pub fn labels(self, screening: u32, labels: Vec<String>, text_url: String) -> u32 {
+        let id = self.next_id();
+        self.send_text(
+            Request::Labels {
+                id,
+                screening,
+                labels,
+                text_url,
+            },
+            id,
         );
         id
     }

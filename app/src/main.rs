@@ -13,6 +13,7 @@ mod recorder;
 mod results;
 mod spectrogram;
 mod state;
+mod text;
 mod ui;
 mod worker;
 

@@ -112,6 +112,12 @@ pub async fn get(cache: &Cache, url: &str) -> Option<Vec<u8>> {
     Some(Uint8Array::new(&buffer).to_vec())
 }
 
+/// The cached bytes of `url` when there is a cache, it has them, and their sha256 is `sha256`.
+pub async fn get_verified(cache: Option<&Cache>, url: &str, sha256: &str) -> Option<Vec<u8>> {
+    let bytes = get(cache?, url).await?;
+    (acula_core::bundle::sha256_hex(&bytes) == sha256).then_some(bytes)
+}
+
 /// Stores `bytes` as the response for `url`.
 pub async fn put(cache: &Cache, url: &str, bytes: &[u8]) -> Result<(), String> {
     let array = Uint8Array::from(bytes);

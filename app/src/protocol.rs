@@ -3,6 +3,7 @@
 //! the JSON as a transferred buffer.
 
 use acula_core::bundle::Manifest;
+use acula_core::language::{LabelAnswer, SearchResult};
 use acula_core::screen::Screening;
 use acula_core::RecordingKind;
 use serde::{Deserialize, Serialize};
@@ -74,6 +75,43 @@ pub enum Request {
         /// How many similar reports.
         top_k: usize,
     },
+    /// Search the bundle's reports and example recordings by a typed description. The first text
+    /// request loads the text tower from `text_url` (the page's `text/` folder, absolute, ending in
+    /// `/`) and the bundle's deferred text side.
+    Search {
+        /// Echoed in the answer.
+        id: u32,
+        /// What to look for.
+        query: String,
+        /// How many reports and recordings.
+        top_k: usize,
+        /// The text tower's folder.
+        text_url: String,
+    },
+    /// Score an earlier screening (by its id) against the person's own labels (zero-shot).
+    Labels {
+        /// Echoed in the answer.
+        id: u32,
+        /// The screening's request id.
+        screening: u32,
+        /// Two or more labels.
+        labels: Vec<String>,
+        /// The text tower's folder.
+        text_url: String,
+    },
+}
+
+/// The text tower as the worker reports it once it is loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextLoaded {
+    /// The backend the sentence encoder runs on: `Webgpu` or `Cpu`.
+    pub backend: BackendChoice,
+    /// Bytes downloaded for it (0 when everything came from the cache).
+    pub downloaded: u64,
+    /// Bytes taken from the cache.
+    pub from_cache: u64,
+    /// Milliseconds from the request to ready.
+    pub load_ms: f64,
 }
 
 /// The worker answers.
@@ -102,9 +140,40 @@ pub enum Reply {
         /// Milliseconds in the worker (front end, encoder, heads, retrieval).
         ms: f64,
     },
-    /// Something failed; `id` is the screening's, or `None` for loading.
+    /// The text tower's loading progress (like [`Reply::Progress`]).
+    TextProgress {
+        /// What happens now, for people.
+        message: String,
+        /// Bytes so far.
+        loaded: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// The text tower is loaded (sent before the first text answer).
+    TextReady(TextLoaded),
+    /// A search's answer.
+    Searched {
+        /// The request's id.
+        id: u32,
+        /// What was found.
+        result: Box<SearchResult>,
+        /// Milliseconds in the worker (sentence encoder, text head, search), without loading.
+        ms: f64,
+    },
+    /// The answer to the person's own labels.
+    Labelled {
+        /// The request's id.
+        id: u32,
+        /// The screening it is about.
+        screening: u32,
+        /// The scores, or why they are withheld.
+        answer: Box<LabelAnswer>,
+        /// Milliseconds in the worker, without loading.
+        ms: f64,
+    },
+    /// Something failed; `id` is the request's (screening, search or labels), or `None` for loading.
     Failed {
-        /// The screening request that failed, if any.
+        /// The request that failed, if any.
         id: Option<u32>,
         /// One line for people.
         message: String,
@@ -138,6 +207,27 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<Request>(r#"{"type":"load","backend":"tpu"}"#).is_err());
+    }
+
+    #[test]
+    fn text_requests_round_trip() {
+        let r = Request::Labels {
+            id: 4,
+            screening: 3,
+            labels: vec!["wheezes".into(), "crackles".into()],
+            text_url: "http://x/text/".into(),
+        };
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            json.starts_with(r#"{"type":"labels","id":4,"screening":3"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), r);
+        let s: Request = serde_json::from_str(
+            r#"{"type":"search","id":1,"query":"wheezes","top_k":5,"text_url":"http://x/text/"}"#,
+        )
+        .unwrap();
+        assert!(matches!(s, Request::Search { top_k: 5, .. }));
     }
 
     #[test]

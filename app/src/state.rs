@@ -138,6 +138,108 @@ impl ModelState {
     }
 }
 
+/// The text tower as the page sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextModel {
+    /// Not asked for yet (nothing downloaded).
+    Idle,
+    /// Loading: what happens and the download's bytes (0 of 0 when nothing is being downloaded).
+    Loading {
+        /// For people.
+        message: String,
+        /// Bytes so far.
+        loaded: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// Loaded.
+    Ready(crate::protocol::TextLoaded),
+    /// Answering, loaded earlier (the page missed how).
+    Used,
+    /// Loading failed; the message says why.
+    Failed(String),
+}
+
+impl TextModel {
+    /// The download's bytes so far and in all, while there is a download.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        match self {
+            Self::Loading { loaded, total, .. } if *total > 0 => Some((*loaded, *total)),
+            _ => None,
+        }
+    }
+
+    /// The line about the text model, when there is something to say.
+    pub fn line(&self) -> Option<String> {
+        match self {
+            Self::Idle | Self::Used => None,
+            Self::Loading { message, .. } => Some(message.clone()),
+            Self::Ready(l) => {
+                let be = match l.backend {
+                    BackendChoice::Webgpu => "WebGPU",
+                    _ => "the CPU (WebAssembly)",
+                };
+                let src = if l.downloaded > 0 {
+                    format!("downloaded {}", human_bytes(l.downloaded))
+                } else {
+                    "from this device's cache".to_string()
+                };
+                Some(format!(
+                    "Text model all-MiniLM-L6-v2 · runs on {be} · {src} · ready in {:.1} s",
+                    l.load_ms / 1000.0
+                ))
+            }
+            Self::Failed(m) => Some(format!("The text model could not be loaded: {m}")),
+        }
+    }
+
+    /// Whether it is loading.
+    pub fn loading(&self) -> bool {
+        matches!(self, Self::Loading { .. })
+    }
+}
+
+/// The answer to a search or to the person's labels.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextAnswer {
+    /// A search's result.
+    Search {
+        /// The request's id.
+        id: u32,
+        /// What was found.
+        result: Box<acula_core::language::SearchResult>,
+        /// The worker's milliseconds.
+        ms: f64,
+    },
+    /// The labels' scores (or why they are withheld).
+    Labels {
+        /// The request's id.
+        id: u32,
+        /// The screening's id.
+        screening: u32,
+        /// The answer.
+        answer: Box<acula_core::language::LabelAnswer>,
+        /// The worker's milliseconds.
+        ms: f64,
+    },
+    /// The request failed; the message says why.
+    Failed {
+        /// The request's id.
+        id: u32,
+        /// One line.
+        message: String,
+    },
+}
+
+impl TextAnswer {
+    /// The request's id.
+    pub fn id(&self) -> u32 {
+        match self {
+            Self::Search { id, .. } | Self::Labels { id, .. } | Self::Failed { id, .. } => *id,
+        }
+    }
+}
+
 /// The answer to one screening request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {

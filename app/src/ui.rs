@@ -11,6 +11,7 @@
 mod examples;
 mod inputs;
 mod kinds;
+mod language;
 mod model_panel;
 mod recording;
 mod settings;
@@ -37,6 +38,7 @@ use crate::state::{ModelState, PageState};
 use examples::Examples;
 use inputs::Inputs;
 use kinds::KindPicker;
+use language::{LabelsPanel, SearchPanel, TextStatus};
 use model_panel::ModelPanel;
 use recording::{Facts, Spectrogram};
 use settings::Settings;
@@ -53,6 +55,7 @@ pub fn App() -> impl IntoView {
         Ok(url) => client.load(url.clone(), query.backend),
         Err(e) => client.model.set(ModelState::Failed(e.clone())),
     }
+    let text_url = language::text_url(&browser::page_href());
     let bundle = StoredValue::new(bundle.ok());
     let page = RwSignal::new(PageState::new(query.recording));
     let model = client.model.read_only();
@@ -180,6 +183,9 @@ pub fn App() -> impl IntoView {
             <Spectrogram canvas=canvas recording=recording outcome=outcome />
             {move || recording.get().map(|d| view! { <Facts analysis=d.analysis /> })}
             <ResultPanel outcome=outcome model=model kind=kind recording=recording />
+            <LabelsPanel client=client model=model outcome=outcome text_url=text_url.clone() />
+            <TextStatus client=client />
+            <SearchPanel client=client model=model bundle=bundle.get_value() text_url=text_url />
             <Settings conference=conference />
         </main>
         <footer>

@@ -12,8 +12,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use acula_core::bundle::{sha256_hex, Bundle, Manifest, MANIFEST};
-use acula_core::screen::{ScreenOptions, Screener};
+use acula_core::bundle::{Bundle, Manifest, MANIFEST};
+use acula_core::screen::{ScreenOptions, Screener, Screening};
+use acula_core::RecordingKind;
 use burn::tensor::Device;
 use js_sys::{Float32Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -33,7 +34,14 @@ struct State {
     gpu: Option<Device>,
     queue: VecDeque<(Request, Option<Vec<f32>>)>,
     running: bool,
+    /// The backend the model runs on.
+    backend: Option<BackendChoice>,
+    /// The latest screenings (request id, result, kind asked for), for labels asked afterwards.
+    screenings: VecDeque<(u32, Rc<Screening>, Option<RecordingKind>)>,
 }
+
+/// How many screenings the worker keeps for labels asked afterwards.
+const KEPT_SCREENINGS: usize = 8;
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
@@ -43,7 +51,7 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-fn post(reply: &Reply) {
+pub(crate) fn post(reply: &Reply) {
     match serde_json::to_string(reply) {
         Ok(json) => {
             let _ = scope().post_message(&JsValue::from_str(&json));
@@ -52,7 +60,7 @@ fn post(reply: &Reply) {
     }
 }
 
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     scope().performance().map(|p| p.now()).unwrap_or(0.0)
 }
 
@@ -112,11 +120,20 @@ async fn handle(request: Request, pcm: Option<Vec<f32>>) {
             top_k,
         } => {
             let reply = match screen(pcm.unwrap_or_default(), sample_rate, recording, top_k).await {
-                Ok((screening, ms)) => Reply::Screened {
-                    id,
-                    screening: Box::new(screening),
-                    ms,
-                },
+                Ok((screening, ms)) => {
+                    STATE.with_borrow_mut(|s| {
+                        s.screenings
+                            .push_back((id, Rc::new(screening.clone()), recording));
+                        while s.screenings.len() > KEPT_SCREENINGS {
+                            s.screenings.pop_front();
+                        }
+                    });
+                    Reply::Screened {
+                        id,
+                        screening: Box::new(screening),
+                        ms,
+                    }
+                }
                 Err(message) => Reply::Failed {
                     id: Some(id),
                     message,
@@ -124,7 +141,76 @@ async fn handle(request: Request, pcm: Option<Vec<f32>>) {
             };
             post(&reply);
         }
+        Request::Search {
+            id,
+            query,
+            top_k,
+            text_url,
+        } => {
+            let result = match text_context() {
+                Ok(ctx) => crate::text::search(&ctx, &text_url, &query, top_k).await,
+                Err(e) => Err(e),
+            };
+            post(&match result {
+                Ok((result, ms)) => Reply::Searched {
+                    id,
+                    result: Box::new(result),
+                    ms,
+                },
+                Err(message) => Reply::Failed {
+                    id: Some(id),
+                    message,
+                },
+            });
+        }
+        Request::Labels {
+            id,
+            screening,
+            labels,
+            text_url,
+        } => {
+            let kept = STATE.with_borrow(|s| {
+                s.screenings
+                    .iter()
+                    .find(|(i, _, _)| *i == screening)
+                    .map(|(_, sc, kind)| (sc.clone(), *kind))
+            });
+            let result = match (text_context(), kept) {
+                (Err(e), _) => Err(e),
+                (_, None) => Err(
+                    "that recording's result is no longer kept; screen it again to ask your labels"
+                        .to_string(),
+                ),
+                (Ok(ctx), Some((sc, kind))) => {
+                    crate::text::labels(&ctx, &text_url, &sc, kind, &labels).await
+                }
+            };
+            post(&match result {
+                Ok((answer, ms)) => Reply::Labelled {
+                    id,
+                    screening,
+                    answer: Box::new(answer),
+                    ms,
+                },
+                Err(message) => Reply::Failed {
+                    id: Some(id),
+                    message,
+                },
+            });
+        }
     }
+}
+
+fn text_context() -> Result<crate::text::Context, String> {
+    STATE.with_borrow(|s| match (&s.bundle_url, &s.bundle, &s.screener) {
+        (Some(url), Some(bundle), Some(screener)) => Ok(crate::text::Context {
+            bundle_url: url.clone(),
+            bundle: bundle.clone(),
+            screener: screener.clone(),
+            backend: s.backend.unwrap_or(BackendChoice::Cpu),
+        }),
+        _ => Err("the model is not loaded yet".to_string()),
+    })
 }
 
 async fn screen(
@@ -185,16 +271,12 @@ async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
     // Deferred files (the text side) are fetched only when a text feature is first used.
     for (name, entry) in manifest.eager_files() {
         let url = format!("{base}{name}");
-        let cached = match &cache {
-            Some(c) => net::get(c, &url).await,
-            None => None,
-        };
-        match cached {
-            Some(bytes) if sha256_hex(&bytes) == entry.sha256 => {
+        match net::get_verified(cache.as_ref(), &url, &entry.sha256).await {
+            Some(bytes) => {
                 from_cache += bytes.len() as u64;
                 files.insert(name.clone(), bytes);
             }
-            _ => missing.push((name.clone(), url, entry.bytes)),
+            None => missing.push((name.clone(), url, entry.bytes)),
         }
     }
     let total: u64 = missing.iter().map(|m| m.2).sum();
@@ -335,9 +417,12 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
     // One model instance: let the old one go before building the next.
     STATE.with_borrow_mut(|s| {
         s.screener = None;
+        s.backend = None;
+        s.screenings.clear();
         s.bundle_url = Some(base.to_string());
         s.bundle = Some(bundle.clone());
     });
+    crate::text::forget_bundle();
     progress("Looking for a WebGPU adapter…", 0, 0);
     let adapter = webgpu_adapter().await;
     let mut note = None;
@@ -374,6 +459,7 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
     };
     STATE.with_borrow_mut(|s| {
         s.screener = Some(Rc::new(screener));
+        s.backend = Some(backend);
     });
     Ok(Reply::Ready(Box::new(Loaded {
         manifest: bundle.manifest.clone(),

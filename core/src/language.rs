@@ -55,6 +55,39 @@ pub struct LabelScore {
     pub similarity: f32,
 }
 
+/// What a search by description finds (`acula search --json`; the page shows the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The text as given (trimmed).
+    pub query: String,
+    /// Whether it was longer than the encoder's token limit and cut.
+    pub truncated: bool,
+    /// The most similar reports, best first.
+    pub reports: Vec<crate::screen::SimilarReport>,
+    /// The most similar example recordings, best first.
+    pub recordings: Vec<SimilarRecording>,
+}
+
+/// What is said beside zero-shot scores.
+pub const LABELS_NOTE: &str =
+    "Your own labels, scored by similarity in the joint space of sounds and \
+clinical language: not a trained or validated task.";
+
+/// A recording's answer to a person's own labels (`acula predict --labels`; the page shows the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelAnswer {
+    /// That these are not the scores of a trained task ([`LABELS_NOTE`]).
+    pub note: String,
+    /// The sentence each label was put into (`{label}` stands for it).
+    pub template: String,
+    /// Why the labels were not scored (the recording failed the quality check, or is unlike the
+    /// training recordings of its kind, as for the task scores); `scores` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
+    /// Each label's probability (softmax over the labels) and similarity, in the order given.
+    pub scores: Vec<LabelScore>,
+}
+
 /// The text head of a bundle, with its example recordings in the joint space.
 #[derive(Debug)]
 pub struct Language {
@@ -267,6 +300,61 @@ impl Language {
                 }
             })
             .collect())
+    }
+
+    /// The prompts of `labels` for a recording of `kind` (embed these, then [`Self::answer`]).
+    pub fn prompts(&self, kind: Option<RecordingKind>, labels: &[String]) -> Vec<String> {
+        labels.iter().map(|l| self.prompt(kind, l)).collect()
+    }
+
+    /// A screened recording's answer to `labels` (whose prompts, from [`Self::prompts`] with the same
+    /// `kind`, have the joint vectors `label_vectors`), or why it is withheld: the recording failed
+    /// the quality check, the claimed kind is unfamiliar, or (no kind claimed) every kind checked is.
+    pub fn answer(
+        &self,
+        screening: &crate::screen::Screening,
+        kind: Option<RecordingKind>,
+        labels: &[String],
+        label_vectors: &[Vec<f32>],
+    ) -> Result<LabelAnswer, Error> {
+        let unfamiliar: Vec<&crate::bundle::Familiarity> = screening.unfamiliar().collect();
+        let withheld = match kind {
+            Some(k) => unfamiliar
+                .iter()
+                .find(|f| f.recording == k)
+                .map(|f| f.message()),
+            None if !screening.familiarity.is_empty()
+                && unfamiliar.len() == screening.familiarity.len() =>
+            {
+                Some(
+                    "The recording is unlike every kind of recording the model was trained on, so your labels are not scored."
+                        .to_string(),
+                )
+            }
+            None => None,
+        };
+        let template = self.prompt(kind, "{label}");
+        let embedding = screening
+            .embedding
+            .as_deref()
+            .filter(|_| screening.quality.is_ok() && withheld.is_none());
+        let Some(embedding) = embedding else {
+            return Ok(LabelAnswer {
+                note: LABELS_NOTE.to_string(),
+                template,
+                withheld: Some(
+                    withheld.unwrap_or_else(|| "The recording failed the quality check.".into()),
+                ),
+                scores: Vec::new(),
+            });
+        };
+        let prompts = self.prompts(kind, labels);
+        Ok(LabelAnswer {
+            note: LABELS_NOTE.to_string(),
+            template,
+            withheld: None,
+            scores: self.zero_shot(embedding, labels, &prompts, label_vectors)?,
+        })
     }
 
     /// Zero-shot scores of a recording's joint embedding `audio` against `labels`, whose prompts

@@ -96,7 +96,7 @@ const rows = [];
     return a + r.headers + (sizes[rel]?.gzip ?? r.body);
   }, 0);
   const raw = first.reduce((a, r) => a + r.body + r.headers, 0);
-  const wasm = Object.entries(sizes).find(([k]) => k.endsWith('.wasm'));
+  const wasm = Object.entries(sizes).find(([k]) => k.startsWith('acula-app') && k.endsWith('.wasm'));
   const bundle = Object.entries(sizes).filter(([k]) => k.startsWith('models/')).reduce((a, [, v]) => a + v.raw, 0);
   const p2 = await context.newPage();
   t0 = Date.now();

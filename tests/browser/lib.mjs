@@ -27,8 +27,9 @@ const MIME = {
 };
 
 /** Serves dist/ on 127.0.0.1 at a free port under `prefix` (a sub-path such as `/a/b/`, as on
- *  GitHub Pages); resolves to { url, close }. */
-export async function serveDist(prefix = '/') {
+ *  GitHub Pages); `replace` maps a path inside the site (`text/model.safetensors`) to the bytes served
+ *  instead (a damaged file); resolves to { url, close }. */
+export async function serveDist(prefix = '/', replace = {}) {
   if (!existsSync(join(DIST, 'index.html'))) {
     throw new Error(`${DIST}/index.html is missing: build the page first (trunk build --release)`);
   }
@@ -39,7 +40,7 @@ export async function serveDist(prefix = '/') {
       const path = '/' + full.slice(prefix.length);
       const rel = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
       const file = join(DIST, rel);
-      const body = await readFile(file);
+      const body = replace[rel.replace(/^[/\\]+/, '')] ?? await readFile(file);
       // The caching headers GitHub Pages sends: ten minutes fresh, then revalidated.
       res.writeHead(200, {
         'content-type': MIME[extname(rel)] || 'application/octet-stream',
@@ -86,6 +87,20 @@ export async function openPage(context, url) {
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(url);
   await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+  return { page, consoleErrors, requests };
+}
+
+/** Opens the page at `url`, records console errors and every request of the context (the workers'
+ *  included), and waits until the model is loaded or has failed. */
+export async function openModel(context, url) {
+  const page = await context.newPage();
+  const consoleErrors = [];
+  const requests = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  context.on('request', (r) => requests.push(r.url()));
+  await page.goto(url);
+  await page.waitForFunction(() => /^Model |could not be loaded/.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 120_000 });
   return { page, consoleErrors, requests };
 }
 

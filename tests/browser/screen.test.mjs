@@ -11,7 +11,7 @@ import { existsSync, readdirSync, mkdtempSync, readFileSync, rmSync, cpSync } fr
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DATA, ROOT, DIST, ACULA, serveDist, launch, artifactsDir, floatWav } from './lib.mjs';
+import { DATA, ROOT, DIST, ACULA, serveDist, launch, openModel, artifactsDir, floatWav } from './lib.mjs';
 
 const KAUH = join(DATA, 'kauh-subset', 'Audio Files');
 const COUGHS = join(DATA, 'covid19-cough');
@@ -47,17 +47,8 @@ function predict(file, kind) {
   return r;
 }
 
-/** Opens the page, records console errors and requests, waits for the model. */
 async function open(context, query = '') {
-  const page = await context.newPage();
-  const consoleErrors = [];
-  const requests = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  context.on('request', (r) => requests.push(r.url()));
-  await page.goto(server.url + query);
-  await page.waitForFunction(() => /^Model |could not be loaded/.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 120_000 });
-  return { page, consoleErrors, requests };
+  return openModel(context, server.url + query);
 }
 
 /** Chooses the kind, uploads `file`, waits for the result and returns it (window.aculaResult). */

@@ -53,76 +53,11 @@ pub struct PredictArgs {
     pub teacher_dir: Option<PathBuf>,
 }
 
-/// `--labels`' result for one file.
-#[derive(Serialize)]
-struct LabelsOut {
-    /// That these are not the scores of a trained task.
-    note: &'static str,
-    /// The sentence each label was put into (`{label}` stands for it).
-    template: String,
-    /// Why the labels were not scored (the recording is unlike the training recordings of its kind,
-    /// as for the task scores); `scores` is then empty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    withheld: Option<String>,
-    /// Each label's probability (softmax over the labels) and similarity, in the order given.
-    scores: Vec<acula_core::language::LabelScore>,
-}
-
-/// What `--labels` prints beside the scores.
-const LABELS_NOTE: &str = "Your own labels, scored by similarity in the joint space of sounds and \
-clinical language: not a trained or validated task.";
-
-/// The labels' prompts and joint vectors, computed once for all files.
+/// The labels' joint vectors, computed once for all files.
 struct LabelQuestion {
     tower: crate::search::TextTower,
     labels: Vec<String>,
-    prompts: Vec<String>,
-    template: String,
     vectors: Vec<Vec<f32>>,
-}
-
-impl LabelQuestion {
-    /// The labels' scores, or why they are withheld: the claimed kind is unfamiliar, or (no kind
-    /// claimed) every kind checked is.
-    fn answer(
-        &self,
-        sc: &Screening,
-        kind: Option<RecordingKind>,
-    ) -> Result<LabelsOut, acula_core::Error> {
-        let unfamiliar: Vec<&acula_core::bundle::Familiarity> = sc.unfamiliar().collect();
-        let withheld = match kind {
-            Some(k) => unfamiliar
-                .iter()
-                .find(|f| f.recording == k)
-                .map(|f| f.message()),
-            None if !sc.familiarity.is_empty() && unfamiliar.len() == sc.familiarity.len() => Some(
-                "The recording is unlike every kind of recording the model was trained on, so your labels are not scored."
-                    .to_string(),
-            ),
-            None => None,
-        };
-        let Some(embedding) = sc.embedding.as_deref().filter(|_| withheld.is_none()) else {
-            return Ok(LabelsOut {
-                note: LABELS_NOTE,
-                template: self.template.clone(),
-                withheld: Some(
-                    withheld.unwrap_or_else(|| "The recording failed the quality check.".into()),
-                ),
-                scores: Vec::new(),
-            });
-        };
-        Ok(LabelsOut {
-            note: LABELS_NOTE,
-            template: self.template.clone(),
-            withheld: None,
-            scores: self.tower.language.zero_shot(
-                embedding,
-                &self.labels,
-                &self.prompts,
-                &self.vectors,
-            )?,
-        })
-    }
 }
 
 /// A task score as printed.
@@ -175,7 +110,7 @@ struct FileOut {
     reports: Option<Vec<acula_core::screen::SimilarReport>>,
     /// `--labels`: the zero-shot scores.
     #[serde(skip_serializing_if = "Option::is_none")]
-    labels: Option<LabelsOut>,
+    labels: Option<acula_core::language::LabelAnswer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seconds: Option<f64>,
 }
@@ -224,17 +159,12 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                 args.teacher_dir.as_deref(),
                 &device,
             )?;
-            let prompts: Vec<String> = labels
-                .iter()
-                .map(|l| tower.language.prompt(args.recording, l))
-                .collect();
+            let prompts = tower.language.prompts(args.recording, &labels);
             let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
             let vectors = tower.embed(&refs)?;
             Some(LabelQuestion {
-                template: tower.language.prompt(args.recording, "{label}"),
                 tower,
                 labels,
-                prompts,
                 vectors,
             })
         }
@@ -293,7 +223,9 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                 };
                 let labels = match &question {
                     Some(q) if sc.quality.is_ok() => Some(
-                        q.answer(&sc, args.recording)
+                        q.tower
+                            .language
+                            .answer(&sc, args.recording, &q.labels, &q.vectors)
                             .map_err(|e| Failure::input(format!("{file}: {e}")))?,
                     ),
                     _ => None,

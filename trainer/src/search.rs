@@ -5,12 +5,11 @@
 use std::path::PathBuf;
 
 use acula_core::bundle::Bundle;
-use acula_core::language::{self, Language, SimilarRecording};
-use acula_core::screen::{Screener, SimilarReport};
+use acula_core::language::{self, Language};
+use acula_core::screen::Screener;
 use acula_core::text::TextEncoder;
 use acula_core::BundleError;
 use clap::Args;
-use serde::Serialize;
 
 use crate::embed::MiniLmFiles;
 use crate::Failure;
@@ -39,17 +38,7 @@ pub struct SearchArgs {
 }
 
 /// What `acula search --json` prints.
-#[derive(Debug, Serialize)]
-pub struct SearchOut {
-    /// The text as given (trimmed).
-    pub query: String,
-    /// Whether it was longer than the encoder's token limit and cut.
-    pub truncated: bool,
-    /// The most similar reports, best first.
-    pub reports: Vec<SimilarReport>,
-    /// The most similar example recordings, best first.
-    pub recordings: Vec<SimilarRecording>,
-}
+pub type SearchOut = acula_core::language::SearchResult;
 
 /// A bundle's text side with its sentence encoder, checked to belong together.
 pub(crate) struct TextTower {

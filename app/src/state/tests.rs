@@ -385,3 +385,50 @@ fn an_example_sets_its_kind_and_shows_its_title() {
     assert_eq!(&page.stage, &Stage::Decoding(example.title.clone()));
     assert!(page.busy());
 }
+
+#[test]
+fn the_text_model_line_says_what_happens_and_where_it_runs() {
+    assert_eq!(TextModel::Idle.line(), None);
+    assert_eq!(TextModel::Idle.progress(), None);
+    let loading = TextModel::Loading {
+        message: "Downloading the text model…".into(),
+        loaded: 5,
+        total: 10,
+    };
+    assert!(loading.loading());
+    assert_eq!(loading.progress(), Some((5, 10)));
+    assert_eq!(
+        loading.line().as_deref(),
+        Some("Downloading the text model…")
+    );
+    let ready = |backend, downloaded| {
+        TextModel::Ready(crate::protocol::TextLoaded {
+            backend,
+            downloaded,
+            from_cache: 0,
+            load_ms: 2500.0,
+        })
+        .line()
+        .unwrap()
+    };
+    assert_eq!(
+        ready(BackendChoice::Cpu, 47_000_000),
+        "Text model all-MiniLM-L6-v2 · runs on the CPU (WebAssembly) · downloaded 47.0 MB · ready in 2.5 s"
+    );
+    assert!(ready(BackendChoice::Webgpu, 0).contains("runs on WebGPU · from this device's cache"));
+    let failed = TextModel::Failed("model.safetensors is damaged".into());
+    assert!(!failed.loading());
+    assert_eq!(
+        failed.line().as_deref(),
+        Some("The text model could not be loaded: model.safetensors is damaged")
+    );
+}
+
+#[test]
+fn a_text_answer_knows_its_request() {
+    let a = TextAnswer::Failed {
+        id: 7,
+        message: "x".into(),
+    };
+    assert_eq!(a.id(), 7);
+}

@@ -419,6 +419,29 @@ impl Manifest {
             if t.encoder.max_tokens < 2 {
                 return bad("text.encoder.max_tokens must be ≥ 2".into());
             }
+            if t.encoder.pooling != "mean" {
+                return bad(format!(
+                    "text.encoder.pooling {:?} is not supported (only \"mean\")",
+                    t.encoder.pooling
+                ));
+            }
+            for name in ["config.json", "model.safetensors", "tokenizer.json"] {
+                if !t.encoder.files.contains_key(name) {
+                    return bad(format!("text.encoder.files has no entry for {name}"));
+                }
+            }
+            for (kind, prompt) in &t.prompts {
+                if kind != "any" && RecordingKind::from_id(kind).is_none() {
+                    return bad(format!(
+                        "text.prompts has an unknown recording kind {kind:?}"
+                    ));
+                }
+                if !prompt.contains("{label}") {
+                    return bad(format!(
+                        "text.prompts.{kind} {prompt:?} has no {{label}} for the label to go in"
+                    ));
+                }
+            }
         }
         if self.familiarity.is_some() && !self.files.contains_key(FAMILIARITY_FILE) {
             return bad(format!(
@@ -703,7 +726,18 @@ mod tests {
         m.text = Some(TextSpec {
             encoder: TextEncoderSpec {
                 id: m.teacher.id.clone(),
-                files: BTreeMap::new(),
+                files: ["config.json", "model.safetensors", "tokenizer.json"]
+                    .into_iter()
+                    .map(|n| {
+                        (
+                            n.to_string(),
+                            FileEntry {
+                                sha256: "0".repeat(64),
+                                bytes: 1,
+                            },
+                        )
+                    })
+                    .collect(),
                 max_tokens: 128,
                 pooling: "mean".into(),
             },
@@ -766,6 +800,25 @@ mod tests {
         bad.text.as_mut().unwrap().encoder.id = "another".into();
         assert!(
             matches!(seal(&mut bad, &files), Err(BundleError::Manifest(e)) if e.contains("teacher.id"))
+        );
+        let mut bad = Manifest::parse(text.as_bytes()).unwrap();
+        bad.text
+            .as_mut()
+            .unwrap()
+            .prompts
+            .insert("lung".into(), "Lung sounds.".into());
+        assert!(
+            matches!(seal(&mut bad, &files), Err(BundleError::Manifest(e)) if e.contains("{label}"))
+        );
+        let mut bad = Manifest::parse(text.as_bytes()).unwrap();
+        bad.text
+            .as_mut()
+            .unwrap()
+            .encoder
+            .files
+            .remove("tokenizer.json");
+        assert!(
+            matches!(seal(&mut bad, &files), Err(BundleError::Manifest(e)) if e.contains("tokenizer.json"))
         );
         let mut bad = Manifest::parse(text.as_bytes()).unwrap();
         bad.text.as_mut().unwrap().logit_scale = f32::NAN;

@@ -168,6 +168,15 @@ pub fn run(args: &TextHeadArgs) -> Result<(), Failure> {
     );
     let train: Vec<usize> = (0..audio.len()).filter(|&i| !val[i]).collect();
     let held: Vec<usize> = (0..audio.len()).filter(|&i| val[i]).collect();
+    if train.len() < args.batch || held.len() < 5 {
+        return Err(Failure::input(format!(
+            "{} usable pairs give {} to train on and {} held out; need at least --batch {} to train and 5 held out (use more reports or a smaller --batch)",
+            audio.len(),
+            train.len(),
+            held.len(),
+            args.batch
+        )));
+    }
 
     // 2. Train the text head and the temperature.
     let device = cpu.clone().autodiff();
