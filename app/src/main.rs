@@ -17,7 +17,22 @@ mod text;
 mod ui;
 mod worker;
 
+// The static constructors (cubecl's `inventory` registrations): run once, here. Because this code
+// calls them itself, wasm-ld does not wrap every export in a call to them, as it does for a bin
+// target otherwise ("command" modules): that ran all of them again on every call from JS into the
+// module (each event handler, effect and worker message), hundreds of milliseconds per screening.
+#[cfg(target_arch = "wasm32")]
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
 fn main() {
+    // SAFETY: `main` is the module's start function, called once by the wasm-bindgen init before
+    // any other export; nothing ran the constructors before.
+    #[cfg(target_arch = "wasm32")]
+    unsafe {
+        __wasm_call_ctors();
+    }
     console_error_panic_hook::set_once();
     // Inside the worker there is no window: `worker.js` calls `workerStart` instead.
     let Some(window) = web_sys::window() else {

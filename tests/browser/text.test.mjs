@@ -66,7 +66,7 @@ test('search by description on the CPU equals acula search; keyboard only; text 
   try {
     const { page, consoleErrors, requests } = await open(context, '?backend=cpu');
     // The size is said before anything is downloaded, and nothing of the text model was fetched.
-    assert.match(await page.textContent('#search-cost'), /downloads the text model, \d+\.\d MB, once/);
+    assert.match(await page.textContent('#search-go'), /^\s*Search \(downloads \d+\.\d MB once\)\s*$/);
     assert.deepEqual(requests.filter((u) => TEXT_FILES.test(u)), [], 'no text file before a text feature is used');
     const t0 = Date.now();
     const got = await search(page, QUERY);
@@ -75,6 +75,7 @@ test('search by description on the CPU equals acula search; keyboard only; text 
     const worst = assertSameSearch(got, cli);
     assert.equal(await page.locator('#search-reports li').count(), got.reports.length);
     assert.match(await page.textContent('#text-line'), /Text model all-MiniLM-L6-v2 · runs on the CPU/);
+    assert.equal((await page.textContent('#search-go')).trim(), 'Search', 'no download said once loaded');
     const warm = Date.now();
     await search(page, 'fine crackles at both lung bases');
     console.log(`# search cpu: max |Δ similarity| ${worst.toExponential(1)}; first search (download + load) ${firstMs} ms, next ${Date.now() - warm} ms in the page`);
@@ -277,5 +278,24 @@ test('MiniLM in wasm with the f16 weights = native with the published f32 weight
   } finally {
     await context.close();
     rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('offline before the text model was ever downloaded: search says so in one line, screening works', { skip: !existsSync(KAUH) && `${KAUH} not found` }, async () => {
+  const context = await launch();
+  try {
+    const { page } = await open(context, '?backend=cpu');
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true), null, { timeout: 30_000 });
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await context.setOffline(true);
+    await page.fill('#search-input', QUERY);
+    await page.press('#search-input', 'Enter');
+    await page.waitForSelector('#search-error', { timeout: 60_000 });
+    const message = await page.textContent('#search-error');
+    assert.match(message, /connect once/);
+    assert.ok(!message.includes('\n'), 'one line');
+    await screenFile(page, join(KAUH, readdirSync(KAUH).filter((f) => f.endsWith('.wav')).sort()[0]), 'lung');
+  } finally {
+    await context.close();
   }
 });

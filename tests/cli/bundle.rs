@@ -361,6 +361,31 @@ fn export_then_predict() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+
+    // A bundle whose deferred text side is not at hand (the default bundle without
+    // text.safetensors) refits into a bundle without a text side, and says so.
+    let no_text = tmp.path().join("no-text");
+    std::fs::create_dir(&no_text).unwrap();
+    for e in std::fs::read_dir(super::root().join("www/models/default")).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "text.safetensors" {
+            std::fs::copy(e.path(), no_text.join(e.file_name())).unwrap();
+        }
+    }
+    let refit2 = tmp.path().join("refit-no-text");
+    let o = ok(acula()
+        .args(["refit", "--bundle"])
+        .arg(&no_text)
+        .args(["--task", &task_arg, "--out"])
+        .arg(&refit2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no text side"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(refit2.join("manifest.json")).unwrap()).unwrap();
+    assert!(m.get("text").is_none() && m["files"].get("text.safetensors").is_none());
 }
 
 #[test]

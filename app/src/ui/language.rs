@@ -27,21 +27,24 @@ fn tower_bytes() -> Option<u64> {
         .ok()
 }
 
-/// What the first use downloads, for the buttons: "" once loaded.
-fn cost(text: &TextModel, tower: Option<u64>, model: &ModelState) -> String {
+/// Bytes the first text use downloads (the text tower, its module, the bundle's text side), while
+/// the text model is not loaded; `None` once it is, or when the page does not know.
+fn first_use_bytes(text: &TextModel, tower: Option<u64>, model: &ModelState) -> Option<u64> {
     if matches!(text, TextModel::Ready(_) | TextModel::Used) {
-        return String::new();
+        return None;
     }
     let side = model
         .ready()
         .and_then(|l| l.manifest.files.get(acula_core::bundle::TEXT_FILE))
         .map_or(0, |e| e.bytes);
-    match tower {
-        Some(b) => format!(
-            " (the first use downloads the text model, {}, once; it is kept on this device)",
-            human_bytes(b + side)
-        ),
-        None => String::new(),
+    tower.map(|b| b + side)
+}
+
+/// A button's words with what its first use downloads: "Search (downloads 80.3 MB once)".
+fn button_label(words: &str, bytes: Option<u64>) -> String {
+    match bytes {
+        Some(b) => format!("{words} (downloads {} once)", human_bytes(b)),
+        None => words.to_string(),
     }
 }
 
@@ -164,12 +167,12 @@ pub fn SearchPanel(
                             prop:value=move || query.get()
                             on:input=move |ev| query.set(event_target_value(&ev)) />
                         <button type="submit" id="search-go" prop:disabled=move || text.with(TextModel::loading)>
-                            "Search"
+                            {move || button_label("Search", model.with(|m| text.with(|t| first_use_bytes(t, tower, m))))}
                         </button>
                     </form>
                     <p class="muted" id="search-cost">
-                        "Finds the bundle's most similar clinical reports and example recordings, on this device"
-                        {move || model.with(|m| text.with(|t| cost(t, tower, m)))}"."
+                        "Finds the bundle's most similar clinical reports and example recordings, on this device. "
+                        {move || model.with(|m| text.with(|t| first_use_bytes(t, tower, m))).map(|_| "The first search or labels download the text model once and keep it on this device for offline use.")}
                     </p>
                     {move || error.get().map(|e| view! { <p id="search-error" class="error" role="alert">{e}</p> })}
                     {answer}
@@ -232,6 +235,7 @@ pub fn LabelsPanel(
     /// The text tower's folder.
     text_url: Option<String>,
 ) -> impl IntoView {
+    let tower = tower_bytes();
     let input = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let last = RwSignal::new(None::<u32>);
@@ -291,9 +295,11 @@ pub fn LabelsPanel(
                         placeholder="wheezes, crackles, normal breath sounds"
                         prop:value=move || input.get()
                         on:input=move |ev| input.set(event_target_value(&ev)) />
-                    <button type="submit" id="labels-go" prop:disabled=move || text.with(TextModel::loading)>"Score my labels"</button>
+                    <button type="submit" id="labels-go" prop:disabled=move || text.with(TextModel::loading)>
+                        {move || button_label("Score my labels", model.with(|m| text.with(|t| first_use_bytes(t, tower, m))))}
+                    </button>
                 </form>
-                <p class="muted">"Not a trained task: each label is scored by how close this recording lies to a sentence with it, in the joint space of sounds and clinical language."</p>
+                <p class="muted">"Each label is put into a sentence about this kind of recording and compared with the recording in the joint space of sounds and clinical language; not a trained task."</p>
                 {move || error.get().map(|e| view! { <p id="labels-error" class="error" role="alert">{e}</p> })}
                 {answer}
             </section>

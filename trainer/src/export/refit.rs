@@ -63,6 +63,15 @@ pub fn run(args: &RefitArgs) -> Result<(), Failure> {
         if name == bundle::HEADS_FILE || name == bundle::FAMILIARITY_FILE {
             continue;
         }
+        if !source.has_file(name) {
+            // A deferred file that is not at hand (the text side): the refitted bundle goes without it.
+            eprintln!(
+                "note: {} has no {name}; the refitted bundle has no text side (acula text-head adds one)",
+                args.bundle.display()
+            );
+            m.text = None;
+            continue;
+        }
         let bytes = source
             .file(name)
             .map_err(|e| Failure::input(e.to_string()))?;
