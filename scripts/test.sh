@@ -22,23 +22,29 @@ step "setup" scripts/setup.sh web browser python models
 step "format" cargo fmt --all --check
 step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
 step "clippy (app, wasm32)" cargo clippy --locked -p acula-app --target wasm32-unknown-unknown -- -D warnings
-step "unit and integration tests" cargo test --locked
+# Tests and the CLI they drive are built once, in the `ci` profile (Cargo.toml): release code generation
+# with debug assertions and overflow checks on in our own crates. A debug build of every dependency and a
+# second, release one are not both compiled, and the end-to-end tests run at release speed. The CLI the
+# later steps use is the one these tests built and ran (target/ci/acula; a separate `cargo build -p
+# acula-trainer` would unify features without the dev-dependencies and compile everything again).
+step "unit and integration tests (ci profile)" cargo test --locked --profile ci
+acula=target/ci/acula
+[ -x "$acula" ] || { echo "error: $acula was not built by the tests" >&2; exit 1; }
 step "app unit tests (native)" cargo test --locked -p acula-app
 step "GPU backends compile (wgpu, cuda)" env DOCS_RS=1 cargo check --locked -p acula-trainer --features wgpu,cuda
 # The debug build is not needed past this point. Where the disk is short (a CI machine), drop it so the
-# release and wasm builds have room; a developer's warm checkout with space to spare keeps it.
+# wasm build has room; a developer's warm checkout with space to spare keeps it.
 if awk -v f="$(free_gb)" 'BEGIN { exit !(f < 8) }' && [ -d target/debug ]; then
-  echo "   disk: only $(free_gb) GB free; removing target/debug ($(du -sh target/debug | cut -f1)) before the release builds"
+  echo "   disk: only $(free_gb) GB free; removing target/debug ($(du -sh target/debug | cut -f1)) before the wasm build"
   rm -rf target/debug
 fi
-step "release CLI" cargo build --locked --release -p acula-trainer
 step "wasm build (trunk)" trunk build --release
-step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py target/release/acula
-step "teacher parity (numpy)" "$(scripts/pyenv.sh)" tests/parity/teacher.py target/release/acula \
+step "librosa parity" "$(scripts/pyenv.sh)" tests/parity/run.py "$acula"
+step "teacher parity (numpy)" "$(scripts/pyenv.sh)" tests/parity/teacher.py "$acula" \
   "$(scripts/fetch-models.sh minilm | tail -n 1)"
-step "text side: search and labels (release CLI, MiniLM)" "$(scripts/pyenv.sh)" tests/release/text.py \
-  target/release/acula "$(scripts/fetch-models.sh minilm | tail -n 1)"
-step "encoder parity (numpy OPERA-GT)" "$(scripts/pyenv.sh)" tests/parity/encoder.py target/release/acula
-step "AUROC parity (scikit-learn)" "$(scripts/pyenv.sh)" tests/parity/auroc.py target/release/acula
-step "browser tests (Chromium)" node --test --test-reporter=spec tests/browser/
+step "text side: search and labels (CLI, MiniLM)" "$(scripts/pyenv.sh)" tests/release/text.py \
+  "$acula" "$(scripts/fetch-models.sh minilm | tail -n 1)"
+step "encoder parity (numpy OPERA-GT)" "$(scripts/pyenv.sh)" tests/parity/encoder.py "$acula"
+step "AUROC parity (scikit-learn)" "$(scripts/pyenv.sh)" tests/parity/auroc.py "$acula"
+step "browser tests (Chromium)" env ACULA_BIN="$root/$acula" node --test --test-reporter=spec tests/browser/
 printf '\nall tests passed in %ds\n' $((SECONDS - start))
