@@ -1,7 +1,9 @@
 //! Domain state and the async pipeline: bytes → browser decode → core front end.
 
 use acula_core::audio::{probe_info, DecodeLimits, StreamInfo, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
-use acula_core::{features_from_planes, Features, FrontEnd, FrontEndConfig, ProcessOptions};
+use acula_core::{
+    features_from_planes, Error, Features, FrontEnd, FrontEndConfig, FrontEndError, ProcessOptions,
+};
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -25,8 +27,11 @@ pub struct Analysis {
     pub decoded_rate: u32,
     /// Duration in seconds.
     pub duration_s: f64,
-    /// The scaled log-mel features.
-    pub features: Features,
+    /// The scaled log-mel features; `None` for a recording with no sound in it (a constant signal,
+    /// nothing left after trimming, or a constant spectrogram), which has no spectrogram to draw. Such a
+    /// recording is still screened: the analyser's quality check says "no sound", as `acula predict`
+    /// does.
+    pub features: Option<Features>,
     /// Milliseconds spent in the wasm front end (mono, resample, log-mel).
     pub front_end_ms: f64,
     /// The mono PCM at `decoded_rate` (what the analyser screens, as `acula predict` does).
@@ -108,9 +113,16 @@ pub async fn analyse(name: String, buffer: ArrayBuffer) -> Result<Analysis, Stri
     let decoded_rate = audio.sample_rate().round() as u32;
     let front_end = FrontEnd::new(FrontEndConfig::default()).map_err(|e| e.to_string())?;
     let t0 = now_ms();
-    let processed =
-        features_from_planes(&front_end, &refs, decoded_rate, &ProcessOptions::default())
-            .map_err(|e| e.to_string())?;
+    let features =
+        match features_from_planes(&front_end, &refs, decoded_rate, &ProcessOptions::default()) {
+            Ok(p) => Some(p.features),
+            Err(Error::FrontEnd(
+                FrontEndError::AllSilent
+                | FrontEndError::ConstantSignal
+                | FrontEndError::ConstantSpectrogram,
+            )) => None,
+            Err(e) => return Err(e.to_string()),
+        };
     let front_end_ms = now_ms() - t0;
     Ok(Analysis {
         name,
@@ -119,7 +131,7 @@ pub async fn analyse(name: String, buffer: ArrayBuffer) -> Result<Analysis, Stri
         channels,
         decoded_rate,
         duration_s: f64::from(audio.length()) / f64::from(audio.sample_rate()),
-        features: processed.features,
+        features,
         front_end_ms,
         mono,
     })

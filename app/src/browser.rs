@@ -59,12 +59,17 @@ fn publish(name: &str, value: &wasm_bindgen::JsValue) {
     }
 }
 
-/// `window.aculaLast`: the decoded recording's features (`frames`, `nMels`, `data`).
+/// `window.aculaLast`: the decoded recording's features (`frames`, `nMels`, `data`), or `null` for a
+/// recording with no sound in it.
 pub fn publish_features(a: &Analysis) {
+    let Some(f) = &a.features else {
+        publish("aculaLast", &wasm_bindgen::JsValue::NULL);
+        return;
+    };
     let obj = js_sys::Object::new();
-    let data = js_sys::Float32Array::from(a.features.data.as_slice());
-    let _ = js_sys::Reflect::set(&obj, &"frames".into(), &(a.features.frames as u32).into());
-    let _ = js_sys::Reflect::set(&obj, &"nMels".into(), &(a.features.n_mels as u32).into());
+    let data = js_sys::Float32Array::from(f.data.as_slice());
+    let _ = js_sys::Reflect::set(&obj, &"frames".into(), &(f.frames as u32).into());
+    let _ = js_sys::Reflect::set(&obj, &"nMels".into(), &(f.n_mels as u32).into());
     let _ = js_sys::Reflect::set(&obj, &"data".into(), &data);
     publish("aculaLast", &obj);
 }

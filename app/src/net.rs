@@ -118,6 +118,9 @@ pub async fn get_verified(cache: Option<&Cache>, url: &str, sha256: &str) -> Opt
     (acula_core::bundle::sha256_hex(&bytes) == sha256).then_some(bytes)
 }
 
+/// How the message of a [`put`] refused for a full storage quota starts.
+pub const STORAGE_FULL: &str = "this browser's storage for the page is full";
+
 /// Stores `bytes` as the response for `url`.
 pub async fn put(cache: &Cache, url: &str, bytes: &[u8]) -> Result<(), String> {
     let array = Uint8Array::from(bytes);
@@ -126,7 +129,16 @@ pub async fn put(cache: &Cache, url: &str, bytes: &[u8]) -> Result<(), String> {
     JsFuture::from(cache.put_with_str(url, &response))
         .await
         .map(|_| ())
-        .map_err(|e| format!("could not keep {url} for offline use ({})", js_message(&e)))
+        .map_err(|e| {
+            let name = Reflect::get(&e, &"name".into())
+                .ok()
+                .and_then(|n| n.as_string());
+            if name.as_deref() == Some("QuotaExceededError") {
+                STORAGE_FULL.to_string()
+            } else {
+                format!("could not keep {url} for offline use ({})", js_message(&e))
+            }
+        })
 }
 
 /// One cache's contents.

@@ -49,6 +49,10 @@ pub struct Loaded {
     pub downloaded: u64,
     /// Bytes taken from the cache.
     pub from_cache: u64,
+    /// Why the downloaded model could not be kept on this device (e.g. a full storage quota), so the
+    /// page works only while online; `None` when it was kept or came from the cache.
+    #[serde(default)]
+    pub not_kept: Option<String>,
     /// Milliseconds from the request to ready.
     pub load_ms: f64,
 }

@@ -73,8 +73,8 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             match analyse(name, buffer).await {
                 Ok(a) => {
-                    if let Some(c) = canvas.get_untracked() {
-                        if let Err(e) = spectrogram::draw(&c, &a.features) {
+                    if let (Some(c), Some(f)) = (canvas.get_untracked(), &a.features) {
+                        if let Err(e) = spectrogram::draw(&c, f) {
                             leptos::logging::warn!("drawing failed: {e:?}");
                         }
                     }
@@ -151,9 +151,13 @@ pub fn App() -> impl IntoView {
             return;
         }
         if let Some(s) = screening {
-            if let (Some(c), Some(d)) = (canvas.get_untracked(), recording.get_untracked()) {
-                let _ = spectrogram::draw(&c, &d.analysis.features);
-                spectrogram::mark_chunks(&c, &s.chunks, d.analysis.features.frames);
+            let decoded = recording.get_untracked();
+            if let (Some(c), Some(f)) = (
+                canvas.get_untracked(),
+                decoded.as_ref().and_then(|d| d.analysis.features.as_ref()),
+            ) {
+                let _ = spectrogram::draw(&c, f);
+                spectrogram::mark_chunks(&c, &s.chunks, f.frames);
             }
             browser::publish_screening(&s);
         }

@@ -36,6 +36,8 @@ struct State {
     running: bool,
     /// The backend the model runs on.
     backend: Option<BackendChoice>,
+    /// Why the bundle could not be kept on this device (a full storage quota), if it could not.
+    not_kept: Option<String>,
     /// The latest screenings (request id, result, kind asked for), for labels asked afterwards.
     screenings: VecDeque<(u32, Rc<Screening>, Option<RecordingKind>)>,
 }
@@ -243,6 +245,8 @@ struct Fetched {
     bundle: Bundle,
     downloaded: u64,
     from_cache: u64,
+    /// Why the downloaded files could not be kept for offline use, if they could not.
+    not_kept: Option<String>,
 }
 
 async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
@@ -297,23 +301,29 @@ async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
     }
     progress("Verifying the model…", done, total);
     let bundle = Bundle::new(&manifest_bytes, files).map_err(|e| e.to_string())?;
-    if let Some(c) = &cache {
-        // Only verified files are kept; a full quota is not an error (the page still works online).
-        for (name, url, _) in &missing {
-            if let Ok(bytes) = bundle.file(name) {
+    // Only verified files are kept. A full quota is not an error: the page still works online, and
+    // says why it will not work offline.
+    let mut not_kept = None;
+    match &cache {
+        Some(c) => {
+            let kept = missing
+                .iter()
+                .filter_map(|(name, url, _)| bundle.file(name).ok().map(|b| (url, b)))
+                .chain(std::iter::once((&manifest_url, &manifest_bytes[..])));
+            for (url, bytes) in kept {
                 if let Err(e) = net::put(c, url, bytes).await {
                     leptos::logging::warn!("{e}");
+                    not_kept.get_or_insert(e);
                 }
             }
         }
-        if let Err(e) = net::put(c, &manifest_url, &manifest_bytes).await {
-            leptos::logging::warn!("{e}");
-        }
+        None => not_kept = Some("this browser gives the page no storage (Cache API)".to_string()),
     }
     Ok(Fetched {
         bundle,
         downloaded: done,
         from_cache,
+        not_kept,
     })
 }
 
@@ -403,15 +413,15 @@ async fn gpu_screener(bundle: &Bundle) -> Result<Screener, String> {
 
 async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
     let t0 = now_ms();
-    let (bundle, downloaded, from_cache) = match STATE.with_borrow(|s| {
+    let (bundle, downloaded, from_cache, not_kept) = match STATE.with_borrow(|s| {
         (s.bundle_url.as_deref() == Some(base))
-            .then(|| s.bundle.clone())
+            .then(|| s.bundle.clone().map(|b| (b, s.not_kept.clone())))
             .flatten()
     }) {
-        Some(b) => (b, 0, 0),
+        Some((b, not_kept)) => (b, 0, 0, not_kept),
         None => {
             let f = fetch_bundle(base).await?;
-            (Rc::new(f.bundle), f.downloaded, f.from_cache)
+            (Rc::new(f.bundle), f.downloaded, f.from_cache, f.not_kept)
         }
     };
     // One model instance: let the old one go before building the next.
@@ -421,6 +431,7 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
         s.screenings.clear();
         s.bundle_url = Some(base.to_string());
         s.bundle = Some(bundle.clone());
+        s.not_kept = not_kept.clone();
     });
     crate::text::forget_bundle();
     progress("Looking for a WebGPU adapter…", 0, 0);
@@ -469,6 +480,7 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
         note,
         downloaded,
         from_cache,
+        not_kept,
         load_ms: now_ms() - t0,
     })))
 }

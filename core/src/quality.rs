@@ -13,7 +13,7 @@ pub struct QualityConfig {
     pub min_seconds: f64,
     /// Longest recording screened, in seconds (300).
     pub max_seconds: f64,
-    /// Below this peak level (dBFS) the recording counts as no sound at all (−70).
+    /// Below this peak level (dBFS) of what varies (a constant offset removed) the recording counts as no sound at all (−70).
     pub silence_peak_dbfs: f64,
     /// Below this level of its loud parts (the 95th percentile of 50 ms RMS, dBFS) a recording is
     /// too quiet (−55).
@@ -96,6 +96,17 @@ pub fn check(samples: &[f32], sample_rate: u32, cfg: &QualityConfig) -> Quality 
         .iter()
         .map(|x| f64::from(x.abs()))
         .fold(0.0, f64::max);
+    // The peak of what varies: a constant offset (DC) alone is no sound either, though its level is
+    // high. Real recordings' offsets are tiny next to their sound, so this decides only near-DC input.
+    let mean = if samples.is_empty() {
+        0.0
+    } else {
+        samples.iter().map(|x| f64::from(*x)).sum::<f64>() / samples.len() as f64
+    };
+    let varying_peak = samples
+        .iter()
+        .map(|x| (f64::from(*x) - mean).abs())
+        .fold(0.0, f64::max);
     let clipped = samples
         .iter()
         .filter(|x| f64::from(x.abs()) >= cfg.clip_level)
@@ -138,7 +149,7 @@ pub fn check(samples: &[f32], sample_rate: u32, cfg: &QualityConfig) -> Quality 
                 seconds, cfg.max_seconds
             ),
         )
-    } else if peak_dbfs < cfg.silence_peak_dbfs {
+    } else if dbfs(varying_peak) < cfg.silence_peak_dbfs {
         (
             Verdict::NoSound,
             "There is no sound in the recording. Check that the microphone is on and not muted."
@@ -199,6 +210,12 @@ mod tests {
             check(&vec![0.0; 48_000], 16_000, &c).verdict,
             Verdict::NoSound
         );
+        // A constant offset is no sound, however high; a tone on top of one is sound.
+        let dc = check(&vec![0.25; 48_000], 16_000, &c);
+        assert_eq!(dc.verdict, Verdict::NoSound);
+        assert!((dc.peak_dbfs - 20.0 * 0.25f64.log10()).abs() < 1e-9);
+        let tone_on_dc: Vec<f32> = tone(3.0, 0.3).iter().map(|x| x + 0.25).collect();
+        assert_eq!(check(&tone_on_dc, 16_000, &c).verdict, Verdict::Ok);
         // −66 dBFS peak: sound, but too quiet.
         assert_eq!(
             check(&tone(3.0, 5e-4), 16_000, &c).verdict,

@@ -40,12 +40,22 @@ export async function serveDist(prefix = '/', replace = {}) {
       const path = '/' + full.slice(prefix.length);
       const rel = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
       const file = join(DIST, rel);
-      const body = replace[rel.replace(/^[/\\]+/, '')] ?? await readFile(file);
-      // The caching headers GitHub Pages sends: ten minutes fresh, then revalidated.
+      const replaced = replace[rel.replace(/^[/\\]+/, '')];
+      const body = replaced ?? await readFile(file);
+      // The caching headers GitHub Pages sends: ten minutes fresh, then revalidated; a revalidation of
+      // an unchanged file is answered 304 without a body, as there.
+      const modified = (await stat(file)).mtime;
+      modified.setMilliseconds(0);
+      const since = Date.parse(req.headers['if-modified-since'] || '');
+      if (replaced === undefined && !Number.isNaN(since) && modified.getTime() <= since) {
+        res.writeHead(304, { 'cache-control': 'max-age=600', 'last-modified': modified.toUTCString() });
+        res.end();
+        return;
+      }
       res.writeHead(200, {
         'content-type': MIME[extname(rel)] || 'application/octet-stream',
         'cache-control': 'max-age=600',
-        'last-modified': (await stat(file)).mtime.toUTCString(),
+        'last-modified': modified.toUTCString(),
       });
       res.end(body);
     } catch {

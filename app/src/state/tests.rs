@@ -23,6 +23,7 @@ fn ready_with(
         note: None,
         downloaded,
         from_cache: 0,
+        not_kept: None,
         load_ms: 1234.0,
     }))
 }
@@ -47,11 +48,11 @@ fn analysis(name: &str) -> Arc<Analysis> {
         channels: 1,
         decoded_rate: 16_000,
         duration_s: 0.1,
-        features: Features {
+        features: Some(Features {
             frames: 0,
             n_mels: 64,
             data: Vec::new(),
-        },
+        }),
         front_end_ms: 1.0,
         mono: vec![0.25; 1600],
     })

@@ -17,8 +17,14 @@ pub fn ModelPanel(
 ) -> impl IntoView {
     let ready = move || {
         model.with(|m| {
-            m.ready()
-                .map(|l| (l.backend, l.webgpu_available, l.note.clone()))
+            m.ready().map(|l| {
+                (
+                    l.backend,
+                    l.webgpu_available,
+                    l.note.clone(),
+                    l.not_kept.clone(),
+                )
+            })
         })
     };
     view! {
@@ -28,7 +34,13 @@ pub fn ModelPanel(
                 <progress id="model-progress" max=t.to_string() value=l.to_string()
                     aria-label="Model download"></progress>
             })}
-            {move || ready().map(|(backend, gpu, note)| view! {
+            {move || ready().and_then(|r| r.3).map(|why| view! {
+                <p class="notice" id="storage-note" role="status">
+                    <strong>"Works only while online: "</strong>
+                    {format!("the model could not be kept on this device ({why}), so it is downloaded again at each visit and the page cannot work offline. Free some space (the browser's settings, site data) and reload to keep it.")}
+                </p>
+            })}
+            {move || ready().map(|(backend, gpu, note, _)| view! {
                 <p class="backend">
                     {note.map(|n| view! { <span class="note" id="backend-note">{n}" "</span> })}
                     {(backend == BackendChoice::Webgpu).then(|| view! {

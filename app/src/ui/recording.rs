@@ -21,10 +21,14 @@ pub fn Spectrogram(
     #[prop(into)]
     outcome: Signal<Option<Outcome>>,
 ) -> impl IntoView {
+    let silent =
+        move || recording.with(|d| d.as_ref().is_some_and(|d| d.analysis.features.is_none()));
     view! {
-        <figure class="spectrogram" class:hidden=move || recording.with(|a| a.is_none())>
+        <figure class="spectrogram" class:hidden=move || recording.with(|a| a.is_none())
+            class:silent=silent>
             <canvas id="spectrogram" node_ref=canvas aria-label="Log-mel spectrogram of the recording"></canvas>
             <figcaption>
+                {move || silent().then_some("There is nothing to draw: the recording has no sound in it. ")}
                 "Log-mel spectrogram: time runs left to right, 64 mel bands from 50 Hz (bottom) to 8 kHz (top)."
                 {move || outcome.get().and_then(|o| o.result.ok()).map(|(s, _)| {
                     let spans: Vec<String> = s.chunks.iter().map(|c| format!("{:.2}–{:.2} s", c.start_s, c.end_s)).collect();
@@ -61,7 +65,7 @@ pub fn Facts(analysis: Arc<Analysis>) -> impl IntoView {
             <dt>"Duration"</dt><dd id="fact-duration">{format!("{:.2} s", a.duration_s)}</dd>
             <dt>"Sample rate"</dt><dd id="fact-rate">{original}</dd>
             <dt>"Analysed at"</dt><dd>"16,000 Hz, mono"</dd>
-            <dt>"Frames"</dt><dd id="fact-frames">{a.features.frames}</dd>
+            <dt>"Frames"</dt><dd id="fact-frames">{a.features.as_ref().map_or_else(|| "none (no sound)".to_string(), |f| f.frames.to_string())}</dd>
             <dt>"Front end time"</dt><dd>{format!("{:.1} ms", a.front_end_ms)}</dd>
         </dl>
     }
