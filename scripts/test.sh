@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every test: format, clippy (warnings are errors), unit and integration
-# tests, the wasm build, librosa parity, and the browser tests in headless Chromium.
+# tests, the wasm build, librosa parity, and the browser tests in headless Chromium and Firefox.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -46,5 +46,5 @@ step "text side: search and labels (CLI, MiniLM)" "$(scripts/pyenv.sh)" tests/re
   "$acula" "$(scripts/fetch-models.sh minilm | tail -n 1)"
 step "encoder parity (numpy OPERA-GT)" "$(scripts/pyenv.sh)" tests/parity/encoder.py "$acula"
 step "AUROC parity (scikit-learn)" "$(scripts/pyenv.sh)" tests/parity/auroc.py "$acula"
-step "browser tests (Chromium)" env ACULA_BIN="$root/$acula" node --test --test-reporter=spec tests/browser/
+step "browser tests (Chromium, Firefox)" env ACULA_BIN="$root/$acula" node --test --test-reporter=spec tests/browser/
 printf '\nall tests passed in %ds\n' $((SECONDS - start))

@@ -83,8 +83,9 @@ pub fn publish_screening(s: &Screening) {
     }
 }
 
-/// `window.<name>`: any serialisable answer as a plain JS object (`aculaSearch`, `aculaLabels`), for
-/// scripts and tests, like [`publish_screening`].
+/// `window.<name>`: any serialisable answer as a plain JS object (`aculaSearch`, `aculaLabels`,
+/// `aculaWorker`: the last screening's milliseconds and the worker's memory), for scripts and tests,
+/// like [`publish_screening`].
 pub fn publish_json<T: serde::Serialize>(name: &str, value: &T) {
     if let Ok(json) = serde_json::to_string(value) {
         if let Ok(v) = js_sys::JSON::parse(&json) {

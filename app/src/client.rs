@@ -125,10 +125,21 @@ impl Client {
                 total,
             }),
             Reply::Ready(loaded) => self.model.set(ModelState::Ready(loaded)),
-            Reply::Screened { id, screening, ms } => self.outcome.set(Some(Outcome {
+            Reply::Screened {
                 id,
-                result: Ok((*screening, ms)),
-            })),
+                screening,
+                ms,
+                memory_bytes,
+            } => {
+                crate::browser::publish_json(
+                    "aculaWorker",
+                    &serde_json::json!({ "ms": ms, "memoryBytes": memory_bytes }),
+                );
+                self.outcome.set(Some(Outcome {
+                    id,
+                    result: Ok((*screening, ms)),
+                }))
+            }
             Reply::TextProgress {
                 message,
                 loaded,

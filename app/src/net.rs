@@ -12,12 +12,44 @@ pub const BUNDLE_CACHE: &str = "acula-bundles-v1";
 /// How the message of a request that never got an answer starts.
 pub const NETWORK_FAILED: &str = "the network request failed";
 
-/// The message of a JS error value.
+/// The message of a JS error value: an `Error`'s message, a string, or, for anything else (a
+/// `DOMException` that is not an `Error` in this scope), its `name` and `message`.
 pub fn js_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "unknown error".to_string())
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    if let Some(s) = e.as_string() {
+        return s;
+    }
+    let field = |k: &str| {
+        Reflect::get(e, &k.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    match (field("name"), field("message")) {
+        (Some(n), Some(m)) => format!("{n}: {m}"),
+        (Some(s), None) | (None, Some(s)) => s,
+        (None, None) => "unknown error".to_string(),
+    }
+}
+
+/// Whether the browser's storage for this origin has less than `bytes` left
+/// (`navigator.storage.estimate()`, in the page or a worker); `false` where it cannot say.
+async fn storage_short_of(bytes: usize) -> bool {
+    let estimate = async {
+        let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+        let storage = Reflect::get(&navigator, &"storage".into()).ok()?;
+        let f = Reflect::get(&storage, &"estimate".into())
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()?;
+        let promise = f.call0(&storage).ok()?.dyn_into::<Promise>().ok()?;
+        let e = JsFuture::from(promise).await.ok()?;
+        let num = |k: &str| Reflect::get(&e, &k.into()).ok().and_then(|v| v.as_f64());
+        Some((num("quota")?, num("usage")?))
+    };
+    matches!(estimate.await, Some((quota, usage)) if quota - usage < bytes as f64)
 }
 
 fn global_fn(name: &str) -> Result<js_sys::Function, String> {
@@ -126,19 +158,22 @@ pub async fn put(cache: &Cache, url: &str, bytes: &[u8]) -> Result<(), String> {
     let array = Uint8Array::from(bytes);
     let response =
         Response::new_with_opt_buffer_source(Some(&array)).map_err(|e| js_message(&e))?;
-    JsFuture::from(cache.put_with_str(url, &response))
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            let name = Reflect::get(&e, &"name".into())
-                .ok()
-                .and_then(|n| n.as_string());
-            if name.as_deref() == Some("QuotaExceededError") {
-                STORAGE_FULL.to_string()
-            } else {
-                format!("could not keep {url} for offline use ({})", js_message(&e))
-            }
-        })
+    let Err(e) = JsFuture::from(cache.put_with_str(url, &response)).await else {
+        return Ok(());
+    };
+    let name = Reflect::get(&e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string());
+    // Chromium names the refusal; Firefox may reject a put over its quota with a bare error, so the
+    // quota itself is asked as well.
+    if name.as_deref() == Some("QuotaExceededError") || storage_short_of(bytes.len()).await {
+        Err(STORAGE_FULL.to_string())
+    } else {
+        Err(format!(
+            "could not keep {url} for offline use ({})",
+            js_message(&e)
+        ))
+    }
 }
 
 /// One cache's contents.

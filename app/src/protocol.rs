@@ -143,6 +143,10 @@ pub enum Reply {
         screening: Box<Screening>,
         /// Milliseconds in the worker (front end, encoder, heads, retrieval).
         ms: f64,
+        /// The worker's wasm memory after this screening, in bytes: its peak so far, as wasm memory
+        /// only grows (what iOS Safari's per-tab limit is measured against).
+        #[serde(default)]
+        memory_bytes: u64,
     },
     /// The text tower's loading progress (like [`Reply::Progress`]).
     TextProgress {

@@ -134,6 +134,7 @@ async fn handle(request: Request, pcm: Option<Vec<f32>>) {
                         id,
                         screening: Box::new(screening),
                         ms,
+                        memory_bytes: wasm_memory_bytes(),
                     }
                 }
                 Err(message) => Reply::Failed {
@@ -230,6 +231,15 @@ async fn screen(
         .await
         .map_err(|e| e.to_string())?;
     Ok((screening, now_ms() - t0))
+}
+
+/// The size of this module's wasm memory, in bytes (it only grows, so this is the peak so far).
+fn wasm_memory_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as u64
 }
 
 fn progress(message: &str, loaded: u64, total: u64) {

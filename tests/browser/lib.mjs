@@ -1,5 +1,6 @@
-// Shared helpers of the browser tests: a static server for dist/, Chromium launch, .npy and WAV I/O,
-// and running the native CLI. Everything is real: Debian's Chromium, the built page, real recordings.
+// Shared helpers of the browser tests: a static server for dist/, Chromium and Firefox launch, .npy and
+// WAV I/O, and running the native CLI. Everything is real: Debian's Chromium and Firefox ESR, the built
+// page, real recordings.
 import { createServer } from 'node:http';
 import { readFile, mkdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -28,12 +29,18 @@ const MIME = {
 
 /** Serves dist/ on 127.0.0.1 at a free port under `prefix` (a sub-path such as `/a/b/`, as on
  *  GitHub Pages); `replace` maps a path inside the site (`text/model.safetensors`) to the bytes served
- *  instead (a damaged file); resolves to { url, close }. */
+ *  instead (a damaged file); resolves to { url, close, setOffline }. `setOffline(true)` makes the site
+ *  unreachable as a lost network does (every connection is dropped unanswered), in any browser. */
 export async function serveDist(prefix = '/', replace = {}) {
   if (!existsSync(join(DIST, 'index.html'))) {
     throw new Error(`${DIST}/index.html is missing: build the page first (trunk build --release)`);
   }
+  let offline = false;
   const server = createServer(async (req, res) => {
+    if (offline) {
+      req.socket.destroy();
+      return;
+    }
     try {
       const full = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       if (!full.startsWith(prefix)) throw new Error('outside the site');
@@ -65,7 +72,14 @@ export async function serveDist(prefix = '/', replace = {}) {
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => new Promise((ok) => server.close(ok)) };
+  return {
+    url: `http://127.0.0.1:${port}${prefix}`,
+    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(ok); }),
+    setOffline: (on) => {
+      offline = on;
+      if (on) server.closeAllConnections();
+    },
+  };
 }
 
 /** Launches Debian's headless Chromium with the flags this machine needs. */
@@ -85,6 +99,22 @@ export async function launch(extraArgs = []) {
     ],
   });
   return context;
+}
+
+/** Launches Debian's Firefox ESR headless through puppeteer-core over WebDriver BiDi, with `prefs`
+ *  set in its fresh profile. */
+export async function launchFirefox(prefs = {}) {
+  const executablePath = process.env.FIREFOX || '/usr/bin/firefox-esr';
+  if (!existsSync(executablePath)) {
+    throw new Error(`${executablePath} is missing: install Firefox ESR (scripts/setup.sh browser)`);
+  }
+  const { default: puppeteer } = await import('puppeteer-core');
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath,
+    headless: true,
+    extraPrefsFirefox: { 'datareporting.policy.dataSubmissionEnabled': false, ...prefs },
+  });
 }
 
 /** Opens the page and records console errors and every request's URL. */

@@ -7,45 +7,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, truncate } from 'node:fs/promises';
-import { existsSync, readdirSync, mkdtempSync, readFileSync, rmSync, cpSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DATA, ROOT, DIST, ACULA, serveDist, launch, openModel, artifactsDir, floatWav } from './lib.mjs';
+import { DIST, serveDist, launch, openModel, artifactsDir } from './lib.mjs';
+import { BUNDLE, HAVE_DATA, recordings, predict, assertSame, pcmWav, badInputs, assertOutcome, settled, safariRecording } from './journeys.mjs';
 
-const KAUH = join(DATA, 'kauh-subset', 'Audio Files');
-const COUGHS = join(DATA, 'covid19-cough');
-const BUNDLE = join(ROOT, 'www', 'models', 'default');
-const HAVE_DATA = existsSync(KAUH) && existsSync(COUGHS);
 const TMP = mkdtempSync(join(tmpdir(), 'acula-screen-'));
 let server;
 
 before(async () => { server = await serveDist(); });
 after(async () => { await server?.close(); });
-
-/** Real recordings with their kind: 2 KAUH lung sounds (WAV, 4 kHz) and 2 coughs as the CLI hears
- *  them (MP3 → `acula decode` → 16 kHz float WAV), so the page and the CLI decode identical PCM. */
-function recordings() {
-  const lungs = readdirSync(KAUH).filter((f) => f.endsWith('.wav')).sort().slice(0, 2)
-    .map((f) => ({ path: join(KAUH, f), kind: 'lung' }));
-  const meta = JSON.parse(readFileSync(join(COUGHS, 'metadata.json')));
-  const mp3s = meta.map((m) => m.filename).sort().slice(0, 2);
-  const coughs = mp3s.map((f, i) => {
-    const out = join(TMP, `cough-${i}.wav`);
-    execFileSync(ACULA, ['decode', join(COUGHS, 'raw', f), '--out', out]);
-    return { path: out, kind: 'cough' };
-  });
-  return [...lungs, ...coughs];
-}
-
-/** `acula predict --json` on one file. */
-function predict(file, kind) {
-  const out = execFileSync(ACULA, ['predict', file, '--bundle', BUNDLE, '--recording', kind, '--json']);
-  const [r] = JSON.parse(out.toString());
-  // The CLI keys scores by task (in the bundle's task order); the page keeps them as a list.
-  r.scores = Object.entries(r.scores).map(([task, s]) => ({ task, ...s }));
-  return r;
-}
 
 async function open(context, query = '') {
   return openModel(context, server.url + query);
@@ -68,20 +40,6 @@ async function screen(page, file, kind) {
   return page.evaluate(() => window.aculaResult);
 }
 
-/** Scores within `tol` and the same reports in the same order. */
-function assertSame(page, cli, label, tol = 1e-3) {
-  assert.equal(page.quality.verdict, cli.quality.verdict, `${label}: verdict`);
-  assert.deepEqual(page.scores.map((s) => s.task), cli.scores.map((s) => s.task), `${label}: tasks`);
-  let worst = 0;
-  for (const [i, s] of page.scores.entries()) worst = Math.max(worst, Math.abs(s.score - cli.scores[i].score));
-  assert.ok(worst <= tol, `${label}: max |Δscore| ${worst}`);
-  assert.deepEqual(page.reports.map((r) => r.record_id), cli.reports.map((r) => r.record_id), `${label}: reports`);
-  let worstSim = 0;
-  for (const [i, r] of page.reports.entries()) worstSim = Math.max(worstSim, Math.abs(r.similarity - cli.reports[i].similarity));
-  assert.ok(worstSim <= tol, `${label}: max |Δsimilarity| ${worstSim}`);
-  return { worst, worstSim };
-}
-
 test('screening on the CPU backend equals acula predict; requests, console and CSP are clean', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
   const context = await launch();
   try {
@@ -89,7 +47,7 @@ test('screening on the CPU backend equals acula predict; requests, console and C
     assert.match(await page.textContent('#model-line'), /runs on CPU/);
     assert.equal(await page.locator('#storage-note').count(), 0, 'the model was kept: no storage note');
     const dir = await artifactsDir();
-    for (const [i, r] of recordings().entries()) {
+    for (const [i, r] of recordings(TMP).entries()) {
       const cli = predict(r.path, r.kind);
       const got = await screen(page, r.path, r.kind);
       const d = assertSame(got, cli, r.path.split('/').pop());
@@ -105,6 +63,10 @@ test('screening on the CPU backend equals acula predict; requests, console and C
       assert.equal((await page.locator('#reports li p').first().textContent()).trim(), got.reports[0].text);
       if (i === 0) await page.screenshot({ path: join(dir, 'screen-desktop.png'), fullPage: true });
     }
+    // What Safari records (fragmented MP4, AAC): Chromium's AAC decoder against symphonia's.
+    const m4a = safariRecording(TMP);
+    const dm = assertSame(await screen(page, m4a.path, m4a.kind), predict(m4a.path, m4a.kind), 'recording.m4a (AAC)', 0.02);
+    console.log(`# cpu recording.m4a (fragmented MP4, AAC 48 kHz): max |Δ| score ${dm.worst.toExponential(1)}, similarity ${dm.worstSim.toExponential(1)}`);
     // The Content-Security-Policy is in force: a request to another origin is refused.
     const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
     assert.match(csp, /default-src 'self'/);
@@ -137,7 +99,7 @@ test('WebGPU (software adapter) gives the CPU backend\'s scores within 1e-3', { 
     await page.waitForFunction(() => /runs on WebGPU|WebGPU failed|no WebGPU adapter/.test((document.querySelector('#model-line')?.textContent || '') + (document.querySelector('#backend-note')?.textContent || '')), null, { timeout: 120_000 });
     const line = await page.textContent('#model-line');
     assert.match(line, /runs on WebGPU/, `no WebGPU adapter was used: ${line} ${await page.textContent('.backend').catch(() => '')}`);
-    for (const r of recordings().slice(1, 3)) {
+    for (const r of recordings(TMP).slice(1, 3)) {
       const cli = predict(r.path, r.kind);
       const got = await screen(page, r.path, r.kind);
       const d = assertSame(got, cli, `webgpu ${r.path.split('/').pop()}`);
@@ -152,53 +114,12 @@ test('WebGPU (software adapter) gives the CPU backend\'s scores within 1e-3', { 
   }
 });
 
-/** A 16-bit PCM WAV of `seconds` of a chirp with noise on each of `channels` channels. */
-function pcmWav(channels, rate, seconds) {
-  const frames = Math.round(rate * seconds);
-  const buf = Buffer.alloc(44 + frames * channels * 2);
-  buf.write('RIFF', 0, 'latin1'); buf.writeUInt32LE(36 + frames * channels * 2, 4); buf.write('WAVE', 8, 'latin1');
-  buf.write('fmt ', 12, 'latin1'); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(channels, 22);
-  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * channels * 2, 28); buf.writeUInt16LE(channels * 2, 32);
-  buf.writeUInt16LE(16, 34); buf.write('data', 36, 'latin1'); buf.writeUInt32LE(frames * channels * 2, 40);
-  let seed = 1;
-  for (let i = 0; i < frames; i++) {
-    const t = i / rate;
-    for (let c = 0; c < channels; c++) {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      const v = 0.4 * Math.sin(2 * Math.PI * (200 + 400 * t) * t) + 0.1 * (seed / 2147483648 - 0.5);
-      buf.writeInt16LE(Math.round(v * 32767 / (c + 1)), 44 + (i * channels + c) * 2);
-    }
-  }
-  return buf;
-}
-
 test('bad-input matrix: each file gets its documented outcome and the page keeps working', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
   const context = await launch();
   try {
     const { page, consoleErrors } = await open(context, '?backend=cpu');
     const good = pcmWav(1, 16000, 3);
-    const tone = Array.from({ length: 16000 }, (_, i) => 0.3 * Math.sin(i / 5));
-    const withNaN = tone.slice(); withNaN[500] = NaN;
-    const huge = tone.slice(); huge[700] = 3e38; // found by fuzzing: overflowed the resampler natively
-    // [file name, bytes, expected: 'error' (one line "Could not analyse…"), 'quality' (analysed, the
-    //  quality verdict says why it is not screened) or 'ok' (screened)]
-    const cases = [
-      ['noise.wav', Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251)), 'error'],
-      ['empty.mp3', Buffer.alloc(0), 'error'],
-      ['notes.wav', Buffer.from('These are my notes, not a recording.\n'.repeat(20)), 'error'],
-      ['header-only.wav', good.subarray(0, 12), 'error'],
-      ['cut-in-fmt.wav', good.subarray(0, 30), 'error'],
-      ['cut-before-first-frame.wav', good.subarray(0, 44), 'error'],
-      ['nan.wav', floatWav(withNaN, 16000), 'error'],
-      ['huge-sample.wav', floatWav(huge, 16000), 'error'],
-      // No sound: the quality check's verdict, as `acula predict` gives it, not a front-end error.
-      ['silence.wav', floatWav(new Array(16000).fill(0), 16000), 'quality'],
-      ['near-silence.wav', floatWav(tone.map((v) => v * 1e-5), 16000), 'quality'],
-      ['dc.wav', floatWav(new Array(16000).fill(0.25), 16000), 'quality'],
-      ['clipped.wav', floatWav(tone.map((v) => Math.max(-0.05, Math.min(0.05, v)) * 20), 16000), 'quality'],
-      ['wav-named.mp3', good, 'ok'],
-      ['six-channels-192k.wav', pcmWav(6, 192000, 1), 'ok'],
-    ];
+    const cases = badInputs();
     await page.check('input[name="kind"][value="lung"]');
     for (const [name, bytes, expected] of cases) {
       const p = join(TMP, name);
@@ -206,24 +127,12 @@ test('bad-input matrix: each file gets its documented outcome and the page keeps
       await page.evaluate(() => { window.aculaResult = undefined; });
       // Choosing a file sets "Reading <name>…" at once, so an earlier outcome cannot be mistaken for this one.
       await page.setInputFiles('#file', p);
-      await page.waitForFunction(() => {
-        const t = document.querySelector('#status')?.textContent || '';
-        return /Could not/.test(t) || (/Analysis finished/.test(t) && window.aculaResult !== undefined);
-      }, null, { timeout: 60_000 });
+      await page.waitForFunction(settled, null, { timeout: 60_000 });
       const status = (await page.textContent('#status')).trim();
-      assert.ok(!status.includes('\n'), `${name}: one line`);
       console.log(`# ${name}: ${status}`);
-      if (expected === 'error') {
-        assert.match(status, /^Could not analyse the recording: /, `${name}: ${status}`);
-      } else {
-        assert.match(status, /Analysis finished/, `${name}: ${status}`);
-        const verdict = await page.evaluate(() => window.aculaResult.quality.verdict);
-        assert.equal(verdict === 'ok', expected === 'ok', `${name}: quality verdict ${verdict}`);
-        if (expected === 'quality') {
-          assert.equal(verdict, predict(p, 'lung').quality.verdict, `${name}: the page's verdict is the CLI's`);
-          console.log(`#   ${name}: ${verdict}: ${(await page.textContent('#quality')).trim().slice(0, 120)}`);
-        }
-      }
+      const verdict = await page.evaluate(() => window.aculaResult?.quality.verdict ?? null);
+      assertOutcome(name, p, expected, status, verdict);
+      if (expected === 'quality') console.log(`#   ${name}: ${verdict}: ${(await page.textContent('#quality')).trim().slice(0, 120)}`);
     }
     // A 210 MB file (sparse on disk) is refused before it is read, with the limit in the message.
     const big = join(TMP, 'large.wav');
@@ -234,7 +143,7 @@ test('bad-input matrix: each file gets its documented outcome and the page keeps
     const refusal = (await page.textContent('#status')).trim();
     console.log(`# large.wav: ${refusal}`);
     assert.match(refusal, /^Could not analyse the recording: large\.wav is .*the page takes files up to 200 MB/);
-    const real = recordings()[0];
+    const real = recordings(TMP)[0];
     const got = await screen(page, real.path, real.kind);
     assert.equal(got.quality.verdict, 'ok');
     assert.deepEqual(consoleErrors, []);
@@ -254,7 +163,7 @@ test('after the first visit the page and the model work offline', { skip: !HAVE_
     await page.waitForFunction(() => /^Model |could not be loaded/.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 120_000 });
     const line = await page.textContent('#model-line');
     assert.match(line, /from this device's cache/, line);
-    const r = recordings()[0];
+    const r = recordings(TMP)[0];
     const got = await screen(page, r.path, r.kind);
     assert.equal(got.quality.verdict, 'ok');
     // The settings page shows what is stored, and deletes it.
@@ -285,7 +194,7 @@ test('a full storage quota: the page says it works only while online, and screen
     console.log(`# ${note}`);
     assert.match(note, /^Works only while online: .*storage for the page is full/);
     assert.ok(!note.includes('\n'), 'one line');
-    const r = recordings()[0];
+    const r = recordings(TMP)[0];
     const got = await screen(page, r.path, r.kind);
     assert.equal(got.quality.verdict, 'ok');
     assert.deepEqual(consoleErrors, []);
@@ -296,7 +205,7 @@ test('a full storage quota: the page says it works only while online, and screen
 
 test('recording through the fake microphone gives a result', { skip: !HAVE_DATA && 'datasets not found' }, async () => {
   // Chromium plays this WAV as the microphone (it loops it).
-  const wav = recordings()[2].path;
+  const wav = recordings(TMP)[2].path;
   const context = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`]);
   try {
     const { page, consoleErrors } = await open(context, '?backend=cpu');
@@ -325,7 +234,7 @@ test('the built site works from a sub-path and at 360 px', { skip: !HAVE_DATA &&
     await page.setViewportSize({ width: 360, height: 800 });
     await page.goto(sub.url + '?backend=cpu');
     await page.waitForFunction(() => /^Model /.test(document.querySelector('#model-line')?.textContent || ''), null, { timeout: 120_000 });
-    const r = recordings()[0];
+    const r = recordings(TMP)[0];
     const got = await screen(page, r.path, r.kind);
     assert.equal(got.quality.verdict, 'ok');
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
