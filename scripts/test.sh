@@ -22,6 +22,8 @@ step "setup" scripts/setup.sh web browser python models
 step "format" cargo fmt --all --check
 step "clippy (native)" cargo clippy --locked --all-targets -- -D warnings
 step "clippy (app, wasm32)" cargo clippy --locked -p acula-app --target wasm32-unknown-unknown -- -D warnings
+# The page's own module is built without the model (www/index.html): check that build as well.
+step "clippy (page module without the model, wasm32)" cargo clippy --locked -p acula-app --no-default-features --target wasm32-unknown-unknown -- -D warnings
 # Tests and the CLI they drive are built once, in the `ci` profile (Cargo.toml): release code generation
 # with debug assertions and overflow checks on in our own crates. A debug build of every dependency and a
 # second, release one are not both compiled, and the end-to-end tests run at release speed. The CLI the

@@ -1,6 +1,7 @@
-// The analyser's Web Worker. It runs the page's own wasm module (the same files the page loaded; their
-// URLs come in the first message) and hands every later message to Rust (`workerStart` in
-// app/src/worker.rs). Kept this small on purpose: all logic lives in Rust.
+// The analyser's Web Worker. It imports the analyser's own wasm module (acula-analyser.js, built from
+// app/src/analyser.rs: the model and screening; the page's module has none of it) and hands every
+// later message to Rust (`workerStart` in app/src/worker.rs). Kept this small on purpose: all logic
+// lives in Rust.
 //
 // aculaTextModule(wasmBytes) imports the text tower's own module (acula-text.js, built from
 // app/src/text_tower.rs) into this same worker the first time a text feature is used; the analyser
@@ -14,11 +15,10 @@ self.aculaTextModule = async (wasmBytes) => {
   }
   return textModule;
 };
-self.addEventListener('message', async (event) => {
-  const { js, wasm } = event.data || {};
+(async () => {
   try {
-    const module = await import(js);
-    await module.default({ module_or_path: wasm });
+    const module = await import(new URL('./acula-analyser.js', self.location).href);
+    await module.default({ module_or_path: new URL('./acula-analyser_bg.wasm', self.location).href });
     module.workerStart();
   } catch (err) {
     self.postMessage(JSON.stringify({
@@ -27,4 +27,4 @@ self.addEventListener('message', async (event) => {
       message: `the analyser could not start (${err && err.message ? err.message : err}); reload the page`,
     }));
   }
-}, { once: true });
+})();

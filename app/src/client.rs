@@ -5,7 +5,7 @@ use js_sys::{Float32Array, Object, Reflect};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlLinkElement, MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::net::js_message;
 use crate::protocol::{BackendChoice, Reply, Request};
@@ -28,25 +28,6 @@ pub struct Client {
     pub text: RwSignal<TextModel>,
     /// The latest answer to a search or to the person's labels.
     pub text_answer: RwSignal<Option<TextAnswer>>,
-}
-
-/// The URLs of the page's wasm-bindgen module and its wasm, from the preload links Trunk writes.
-fn module_urls() -> Result<(String, String), String> {
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let href = |selector: &str| -> Option<String> {
-        doc.query_selector(selector)
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<HtmlLinkElement>().ok())
-            .map(|l| l.href())
-    };
-    let js = href(r#"link[rel="modulepreload"][href$=".js"]"#)
-        .ok_or("the page was built without its module preload link")?;
-    let wasm = href(r#"link[rel="preload"][href$=".wasm"]"#)
-        .ok_or("the page was built without its wasm preload link")?;
-    Ok((js, wasm))
 }
 
 impl Client {
@@ -72,7 +53,6 @@ impl Client {
     }
 
     fn spawn(self) -> Result<(), String> {
-        let (js, wasm) = module_urls()?;
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         let worker =
@@ -99,10 +79,6 @@ impl Client {
             });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
-        let init = Object::new();
-        let _ = Reflect::set(&init, &"js".into(), &js.into());
-        let _ = Reflect::set(&init, &"wasm".into(), &wasm.into());
-        worker.post_message(&init).map_err(|e| js_message(&e))?;
         self.worker.set_value(Some(worker));
         Ok(())
     }

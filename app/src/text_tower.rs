@@ -17,20 +17,8 @@ thread_local! {
     static ENCODER: RefCell<Option<(Rc<TextEncoder>, &'static str)>> = const { RefCell::new(None) };
 }
 
-// The static constructors run once, in `main` (see `main.rs` of the page's module for why).
-#[cfg(target_arch = "wasm32")]
-unsafe extern "C" {
-    fn __wasm_call_ctors();
-}
-
 fn main() {
-    // SAFETY: `main` is the module's start function, called once by the wasm-bindgen init before
-    // any other export; nothing ran the constructors before.
-    #[cfg(target_arch = "wasm32")]
-    unsafe {
-        __wasm_call_ctors();
-    }
-    console_error_panic_hook::set_once();
+    acula_app::start_module();
 }
 
 fn error(message: impl std::fmt::Display) -> JsValue {

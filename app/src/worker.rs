@@ -1,5 +1,5 @@
 //! The analyser's Web Worker: one model instance, off the main thread. `www/worker.js` loads the
-//! page's own wasm module inside the worker and calls [`worker_start`], which answers the page's
+//! analyser's wasm module (`analyser.rs`) inside the worker and calls [`worker_start`], which answers the page's
 //! [`Request`]s with [`Reply`]s, one request at a time, in the order they came.
 //!
 //! Loading fetches the bundle's manifest (falling back to the cached copy offline), takes every file

@@ -12,15 +12,19 @@
 //! Nothing here tokenizes: the caller embeds the texts with the teacher the manifest names
 //! ([`crate::bundle::TextEncoderSpec`]), natively or in the browser, and hands the vectors over.
 
-use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{Bundle, Example, TextSpec, TEXT_FILE};
-use crate::encoder::ProjectionHead;
-use crate::error::{BundleError, Error, ModelError, TextInputError};
+use crate::error::TextInputError;
 use crate::recording::RecordingKind;
-use crate::retrieval::{normalise, EmbeddingIndex};
-use crate::weights::Weights;
+#[cfg(feature = "model")]
+use {
+    crate::bundle::{Bundle, Example, TextSpec, TEXT_FILE},
+    crate::encoder::ProjectionHead,
+    crate::error::{BundleError, Error, ModelError},
+    crate::retrieval::{normalise, EmbeddingIndex},
+    crate::weights::Weights,
+    burn::tensor::{Device, Tensor, TensorData},
+};
 
 /// Most labels one zero-shot question may have.
 pub const MAX_LABELS: usize = 50;
@@ -89,6 +93,7 @@ pub struct LabelAnswer {
 }
 
 /// The text head of a bundle, with its example recordings in the joint space.
+#[cfg(feature = "model")]
 #[derive(Debug)]
 pub struct Language {
     spec: TextSpec,
@@ -161,10 +166,12 @@ pub fn label_probabilities(similarities: &[f32], scale: f32) -> Vec<f32> {
         .collect()
 }
 
+#[cfg(feature = "model")]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+#[cfg(feature = "model")]
 impl Language {
     /// The text side of a verified bundle whose [`TEXT_FILE`] is at hand.
     pub fn new(bundle: &Bundle, device: &Device) -> Result<Self, Error> {

@@ -10,13 +10,26 @@
 //! The frozen language-model teachers, which only training needs, are behind cargo features of the same
 //! names: `text` (the module `text`: all-MiniLM-L6-v2, with the `tokenizers` crate) and `lm` (the module
 //! `lm`: SmolLM2 from its GGUF file). The trainer enables both; the web page needs neither.
+//!
+//! Everything that needs burn (the encoder itself, the kernels, weights, screening and text search) is
+//! behind the default feature `model`. Without it the crate is what the web page's own module links:
+//! decoding, the front end, the quality check, the bundle's manifest and the result types; the
+//! analyser's module (a Web Worker) has the model.
 
 pub mod audio;
 pub mod bundle;
+#[cfg(feature = "model")]
 pub mod encoder;
+/// Without the `model` feature, the encoder's configuration only (a bundle's manifest names it).
+#[cfg(not(feature = "model"))]
+pub mod encoder {
+    mod config;
+    pub use config::{sincos_table, EncoderConfig};
+}
 pub mod error;
 pub mod frontend;
 pub mod head;
+#[cfg(feature = "model")]
 pub mod kernels;
 pub mod language;
 #[cfg(feature = "lm")]
@@ -28,6 +41,7 @@ pub mod screen;
 pub mod statistics;
 #[cfg(feature = "text")]
 pub mod text;
+#[cfg(feature = "model")]
 pub mod weights;
 
 pub use error::{

@@ -5,20 +5,25 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{
-    Bundle, ChunkConfig, Familiarity, HeadInput, Manifest, ReportEntry, TaskSpec, FAMILIARITY_FILE,
-    HEADS_FILE, INDEX_FILE, MODEL_FILE,
-};
-use crate::encoder::{Encoder, ProjectionHead};
-use crate::error::{BundleError, Error, ModelError};
-use crate::quality::{self, Quality, QualityConfig};
+use crate::bundle::{Familiarity, HeadInput, TaskSpec};
+use crate::quality::Quality;
 use crate::recording::RecordingKind;
-use crate::retrieval::{normalise, EmbeddingIndex};
-use crate::weights::Weights;
-use crate::{FrontEnd, ProcessOptions};
+#[cfg(feature = "model")]
+use {
+    crate::bundle::{
+        Bundle, ChunkConfig, Manifest, ReportEntry, FAMILIARITY_FILE, HEADS_FILE, INDEX_FILE,
+        MODEL_FILE,
+    },
+    crate::encoder::{Encoder, ProjectionHead},
+    crate::error::{BundleError, Error, ModelError},
+    crate::quality::{self, QualityConfig},
+    crate::retrieval::{normalise, EmbeddingIndex},
+    crate::weights::Weights,
+    crate::{FrontEnd, ProcessOptions},
+    burn::tensor::{Device, Tensor, TensorData},
+};
 
 /// One task's linear head on the concatenation of its inputs (`spec.inputs`).
 #[derive(Debug, Clone)]
@@ -83,6 +88,7 @@ impl Analysis {
 }
 
 /// The familiarity references of one recording kind (see [`crate::bundle::FamiliaritySpec`]).
+#[cfg(feature = "model")]
 #[derive(Debug, Clone)]
 struct References {
     kind: RecordingKind,
@@ -207,6 +213,7 @@ impl Default for ScreenOptions {
 }
 
 /// A loaded bundle, ready to screen recordings.
+#[cfg(feature = "model")]
 #[derive(Debug)]
 pub struct Screener {
     manifest: Manifest,
@@ -220,6 +227,7 @@ pub struct Screener {
     device: Device,
 }
 
+#[cfg(feature = "model")]
 /// Reads a 2-D tensor of any float type as `(values, [rows, cols])`.
 fn matrix(w: &Weights, name: &str) -> Result<(Vec<f32>, [usize; 2]), ModelError> {
     let (v, shape) = w.values(name)?;
@@ -231,6 +239,7 @@ fn matrix(w: &Weights, name: &str) -> Result<(Vec<f32>, [usize; 2]), ModelError>
     }
 }
 
+#[cfg(feature = "model")]
 impl Screener {
     /// Loads a verified bundle onto `device`.
     pub fn new(bundle: &Bundle, device: &Device) -> Result<Self, Error> {
@@ -556,6 +565,7 @@ impl Screener {
 }
 
 /// The CPU half of an analysis ([`prepare`]).
+#[cfg(feature = "model")]
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// The quality verdict.
@@ -569,6 +579,7 @@ pub struct Prepared {
 /// The CPU part of an analysis: quality check, resampling, trimmed and padded log-mel features
 /// (`None` when the quality check fails) and where the chunks of `chunk` lie. [`Screener`] runs it
 /// under its bundle's settings; `acula eval` runs it to give every representation the same features.
+#[cfg(feature = "model")]
 pub fn prepare(
     front_end: &FrontEnd,
     quality_config: &QualityConfig,
@@ -621,6 +632,7 @@ pub fn prepare(
     })
 }
 
+#[cfg(feature = "model")]
 impl Prepared {
     /// The analysis, given the joint and encoder embeddings of the features.
     fn into_analysis(self, embeddings: Option<(Vec<f32>, Vec<f32>)>) -> Analysis {
@@ -637,6 +649,7 @@ impl Prepared {
 }
 
 /// Reads the familiarity references of every kind the manifest describes.
+#[cfg(feature = "model")]
 fn load_references(m: &Manifest, bytes: &[u8]) -> Result<Vec<References>, Error> {
     let Some(spec) = &m.familiarity else {
         return Ok(Vec::new());

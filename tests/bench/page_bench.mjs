@@ -129,7 +129,8 @@ const rows = [];
     return a + r.headers + (sizes[rel]?.gzip ?? r.body);
   }, 0);
   const raw = first.reduce((a, r) => a + r.body + r.headers, 0);
-  const wasm = Object.entries(sizes).find(([k]) => k.startsWith('acula-app') && k.endsWith('.wasm'));
+  const wasmOf = (prefix) => Object.entries(sizes).find(([k]) => k.startsWith(prefix) && k.endsWith('.wasm'));
+  const wasm = { page: wasmOf('acula-app'), analyser: wasmOf('acula-analyser') };
   const bundle = Object.entries(sizes).filter(([k]) => k.startsWith('models/')).reduce((a, [, v]) => a + v.raw, 0);
   const p2 = await context.newPage();
   t0 = Date.now();
@@ -140,7 +141,9 @@ const rows = [];
   const second = net.splice(0).reduce((a, r) => a + r.body + r.headers, 0);
   rows.push(['first visit, as served here (no compression)', `${(raw / 1e6).toFixed(2)} MB in ${first.filter((r) => r.body > 0).length} responses with a body (${first.length} requests)`]);
   rows.push(['first visit, gzip-compressed files (as GitHub Pages serves them)', `${(gz / 1e6).toFixed(2)} MB`]);
-  rows.push(['of which the wasm', `${(wasm[1].raw / 1e6).toFixed(2)} MB raw, ${(wasm[1].gzip / 1e6).toFixed(2)} MB gzip`]);
+  for (const [who, w] of [['the page\'s', wasm.page], ['the analyser\'s', wasm.analyser]]) {
+    rows.push([`of which ${who} wasm`, `${(w[1].raw / 1e6).toFixed(2)} MB raw, ${(w[1].gzip / 1e6).toFixed(2)} MB gzip`]);
+  }
   rows.push(['of which the model bundle', `${(bundle / 1e6).toFixed(2)} MB`]);
   rows.push(['second visit', `${(second / 1e3).toFixed(1)} kB (page and model from the caches)`]);
   if (unreadable > 0) rows.push(['requests whose size could not be read (their worker had closed)', `${unreadable}`]);
