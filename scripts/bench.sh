@@ -57,7 +57,7 @@ scripts/setup.sh web browser python
 py="$(scripts/pyenv.sh bench)"
 front_end
 cargo bench --locked -p acula-core --bench retrieval -- --noplot
-trunk build --release >/dev/null
+PATH="$PWD/node_modules/.bin:$PATH" trunk build --release >/dev/null
 echo "wasm in Chromium" >&2
 node tests/bench/wasm_bench.mjs "${clips[@]}" > "$out/wasm.json"
 echo "encoder: acula vs PyTorch" >&2

@@ -5,6 +5,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh web
 export TRUNK_SKIP_VERSION_CHECK=true
+# Trunk finds wasm-opt (npm's binaryen, Trunk.toml [tools]) on PATH.
+export PATH="$root/node_modules/.bin:$PATH"
 port="${PORT:-8080}"
 trunk build --release
 echo

@@ -5,6 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export TRUNK_SKIP_VERSION_CHECK=true
+# Trunk finds wasm-opt (npm's binaryen, Trunk.toml [tools]) on PATH.
+export PATH="$root/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Incremental caches only pay off when editing; in a test run they are gigabytes of disk for nothing.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
