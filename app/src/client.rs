@@ -30,8 +30,28 @@ pub struct Client {
     pub text_answer: RwSignal<Option<TextAnswer>>,
 }
 
+/// The analyser's worker that `www/boot.js` started while the page's module was still loading,
+/// with the events it has received since (taken once; `None` when boot.js did not start one).
+fn take_early_worker() -> Option<(Worker, js_sys::Array)> {
+    let window = web_sys::window()?;
+    let key = JsValue::from_str("aculaEarlyWorker");
+    let early = Reflect::get(&window, &key)
+        .ok()
+        .filter(JsValue::is_object)?;
+    let _ = Reflect::delete_property(&window, &key);
+    let worker = Reflect::get(&early, &"worker".into())
+        .ok()?
+        .dyn_into::<Worker>()
+        .ok()?;
+    let events = Reflect::get(&early, &"events".into())
+        .ok()?
+        .dyn_into::<js_sys::Array>()
+        .ok()?;
+    Some((worker, events))
+}
+
 impl Client {
-    /// Starts the worker; [`Self::load`] may be called at once (it is sent when the worker is up).
+    /// Starts the worker (or takes over the one `www/boot.js` started); [`Self::load`] may be called at once (it is sent when the worker is up).
     pub fn start() -> Self {
         let client = Client {
             worker: StoredValue::new_local(None),
@@ -53,34 +73,60 @@ impl Client {
     }
 
     fn spawn(self) -> Result<(), String> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        let worker =
-            Worker::new_with_options("./worker.js", &options).map_err(|e| js_message(&e))?;
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            let reply = ev
-                .data()
-                .as_string()
-                .and_then(|j| serde_json::from_str::<Reply>(&j).ok());
-            match reply {
-                Some(r) => self.on_reply(r),
-                None => leptos::logging::warn!("the analyser sent a message the page cannot read"),
+        let (worker, early_events) = match take_early_worker() {
+            Some((worker, events)) => (worker, Some(events)),
+            None => {
+                let options = WorkerOptions::new();
+                options.set_type(WorkerType::Module);
+                let worker = Worker::new_with_options("./worker.js", &options)
+                    .map_err(|e| js_message(&e))?;
+                (worker, None)
             }
+        };
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            self.on_message(&ev);
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
-        let on_error =
-            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
-                ev.prevent_default();
-                self.model.set(ModelState::Failed(format!(
-                    "the analyser stopped ({}); reload the page",
-                    ev.message()
-                )));
-            });
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            ev.prevent_default();
+            self.on_worker_error(&ev);
+        });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
         self.worker.set_value(Some(worker));
+        // What the early worker said before the page was up, in order (nothing new can come in
+        // between: this runs in one task).
+        for ev in early_events.iter().flat_map(|events| events.iter()) {
+            match ev.dyn_into::<MessageEvent>() {
+                Ok(m) => self.on_message(&m),
+                Err(e) => self.on_worker_error(&e.unchecked_into()),
+            }
+        }
         Ok(())
+    }
+
+    fn on_message(self, ev: &MessageEvent) {
+        let reply = ev
+            .data()
+            .as_string()
+            .and_then(|j| serde_json::from_str::<Reply>(&j).ok());
+        match reply {
+            Some(r) => self.on_reply(r),
+            None => leptos::logging::warn!("the analyser sent a message the page cannot read"),
+        }
+    }
+
+    /// The worker failed (an `ErrorEvent` from its code, or a plain `Event` when its script could
+    /// not be loaded).
+    fn on_worker_error(self, ev: &web_sys::Event) {
+        let message = Reflect::get(ev, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "its script could not be loaded".to_string());
+        self.model.set(ModelState::Failed(format!(
+            "the analyser stopped ({message}); reload the page"
+        )));
     }
 
     fn on_reply(self, reply: Reply) {
