@@ -27,6 +27,7 @@ pub mod encoder {
     pub use config::{sincos_table, EncoderConfig};
 }
 pub mod error;
+pub mod events;
 pub mod frontend;
 pub mod head;
 #[cfg(feature = "model")]

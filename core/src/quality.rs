@@ -53,6 +53,8 @@ pub enum Verdict {
     TooShort,
     /// Longer than the maximum.
     TooLong,
+    /// Screened as a cough, but the cough detector found none ([`crate::events`]).
+    NoCough,
 }
 
 /// What the check measured and concluded.
@@ -73,6 +75,14 @@ pub struct Quality {
 }
 
 impl Quality {
+    /// This verdict turned into "no cough found": the recording was fine to analyse, but the cough
+    /// detector found nothing cough-like in it.
+    pub fn no_cough(mut self) -> Self {
+        self.verdict = Verdict::NoCough;
+        self.message = "No cough was found in the recording: record two or three strong coughs, with a moment of quiet between them.".to_string();
+        self
+    }
+
     /// Whether the recording may be screened.
     pub fn is_ok(&self) -> bool {
         self.verdict == Verdict::Ok

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Familiarity, HeadInput, TaskSpec};
+#[cfg(feature = "model")]
+use crate::events::{self, EventConfig};
 use crate::quality::Quality;
 use crate::recording::RecordingKind;
 #[cfg(feature = "model")]
@@ -56,6 +58,47 @@ pub struct ChunkSpan {
     pub end_s: f64,
 }
 
+/// What a segment of the recording is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// A cough the detector found ([`crate::events`]); only the coughs were screened.
+    Cough,
+    /// A stretch of the recording the encoder analysed (breathing, lung and heart sounds).
+    Stretch,
+}
+
+/// A part of the recording shown with the result: a detected cough, or an analysed stretch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Start, seconds from the start of the recording.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// What it is.
+    pub kind: SegmentKind,
+}
+
+/// A part of a recording, `(start, end)` in seconds.
+#[cfg(feature = "model")]
+type Span = (f64, f64);
+
+/// The most parts whose contributions are measured (one encoder pass each).
+#[cfg(feature = "model")]
+const MAX_PARTS: usize = 20;
+
+/// How much one part of the recording moved each score (occlusion: the score minus the score of
+/// the recording with that part replaced by silence; positive when the part raised it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// Start of the part, seconds from the start of the recording.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Task id → the part's contribution to its score.
+    pub scores: BTreeMap<String, f32>,
+}
+
 /// The audio side of a screening.
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -63,6 +106,8 @@ pub struct Analysis {
     pub quality: Quality,
     /// The analysed chunks.
     pub chunks: Vec<ChunkSpan>,
+    /// The coughs found, or the analysed stretches.
+    pub segments: Vec<Segment>,
     /// The L2-normalised joint-space embedding.
     pub embedding: Option<Vec<f32>>,
     /// The encoder's clip embedding (before the audio head).
@@ -173,6 +218,12 @@ pub struct Screening {
     pub quality: Quality,
     /// The analysed chunks.
     pub chunks: Vec<ChunkSpan>,
+    /// The coughs found (cough recordings) or the analysed stretches, in time order.
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+    /// What drove the scores ([`Screener::contributions`]; empty unless asked for).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributions: Vec<Contribution>,
     /// Scores of the tasks that apply to the recording.
     pub scores: Vec<TaskScore>,
     /// The most similar reports, best first.
@@ -347,7 +398,23 @@ impl Screener {
     /// Quality check, then the joint embedding of mono `samples` at `sample_rate` Hz. Native devices
     /// only (synchronous read-backs): in the browser use [`Self::analyse_async`].
     pub fn analyse(&self, samples: &[f32], sample_rate: u32) -> Result<Analysis, Error> {
-        let p = self.prepare(samples, sample_rate)?;
+        self.analyse_as(samples, sample_rate, None)
+    }
+
+    /// [`Self::analyse`] of a recording of `kind`: a cough recording is analysed on its detected
+    /// coughs only when the bundle has the detector's settings (see [`Self::events_for`]).
+    pub fn analyse_as(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        kind: Option<RecordingKind>,
+    ) -> Result<Analysis, Error> {
+        let p = self.prepare(samples, sample_rate, self.events_for(kind))?;
+        self.embed(p)
+    }
+
+    /// The encoder and audio head on prepared features (native devices).
+    fn embed(&self, p: Prepared) -> Result<Analysis, Error> {
         let embeddings = match &p.features {
             Some(f) => {
                 let c = &self.manifest.chunk;
@@ -362,13 +429,8 @@ impl Screener {
         Ok(p.into_analysis(embeddings))
     }
 
-    /// [`Self::analyse`] with asynchronous read-backs (required on WebGPU).
-    pub async fn analyse_async(
-        &self,
-        samples: &[f32],
-        sample_rate: u32,
-    ) -> Result<Analysis, Error> {
-        let p = self.prepare(samples, sample_rate)?;
+    /// [`Self::embed`] with asynchronous read-backs.
+    async fn embed_async(&self, p: Prepared) -> Result<Analysis, Error> {
         let embeddings = match &p.features {
             Some(f) => {
                 let c = &self.manifest.chunk;
@@ -382,6 +444,173 @@ impl Screener {
             None => None,
         };
         Ok(p.into_analysis(embeddings))
+    }
+
+    /// The parts of a screened recording whose contributions are measured, and the features of
+    /// the recording without each part (the CPU half of [`Self::contributions`]): of a cough
+    /// screening, each cough found cut out of what was screened (nothing when there is only one);
+    /// else windows of at least 1 s (at most 20) over the analysed
+    /// stretch, each replaced by silence. A part whose removal leaves nothing to analyse is skipped.
+    fn occlusions(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        sc: &Screening,
+        kind: Option<RecordingKind>,
+    ) -> Result<Vec<(Span, Prepared)>, Error> {
+        if !sc.quality.is_ok() || sc.scores.is_empty() || sc.chunks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rate = self.front_end.config().sample_rate;
+        let pcm = crate::audio::resample(samples, sample_rate, rate)?;
+        // Screened on its coughs: the chunks are the padded coughs.
+        let coughs = self.events_for(kind).is_some();
+        let spans: Vec<(f64, f64)> = sc.chunks.iter().map(|c| (c.start_s, c.end_s)).collect();
+        let opts = ProcessOptions {
+            trim: true,
+            pad: true,
+        };
+        let to_i = |t: f64| ((t * f64::from(rate)).round() as usize).min(pcm.len());
+        let mut audios: Vec<((f64, f64), Vec<f32>)> = Vec::new();
+        if coughs {
+            let found: Vec<(f64, f64)> = sc
+                .segments
+                .iter()
+                .filter(|s| s.kind == SegmentKind::Cough)
+                .map(|s| (s.start, s.end))
+                .collect();
+            // At most MAX_PARTS parts: neighbouring coughs in groups when there are more.
+            let group = found.len().div_ceil(MAX_PARTS).max(1);
+            let found: Vec<(f64, f64)> = found
+                .chunks(group)
+                .map(|g| (g[0].0, g[g.len() - 1].1))
+                .collect();
+            if found.len() > 1 {
+                for part in found {
+                    // The screened stretches with this cough cut out.
+                    let mut rest = Vec::new();
+                    for &(a, b) in &spans {
+                        if part.0 > a {
+                            rest.push((a, b.min(part.0)));
+                        }
+                        if part.1 < b {
+                            rest.push((a.max(part.1), b));
+                        }
+                    }
+                    rest.retain(|(a, b)| b > a);
+                    audios.push((part, events::concatenate(&pcm, rate, &rest)));
+                }
+            }
+        } else {
+            let (a, b) = (spans[0].0, spans[spans.len() - 1].1);
+            let w = ((b - a) / MAX_PARTS as f64).max(1.0);
+            let n = ((b - a) / w).ceil().clamp(1.0, MAX_PARTS as f64) as usize;
+            for i in 0..n {
+                let part = (a + i as f64 * w, (a + (i + 1) as f64 * w).min(b));
+                if part.1 <= part.0 {
+                    continue;
+                }
+                let mut y = pcm.clone();
+                y[to_i(part.0)..to_i(part.1).max(to_i(part.0))].fill(0.0);
+                audios.push((part, y));
+            }
+        }
+        let mut out = Vec::with_capacity(audios.len());
+        for (part, audio) in audios {
+            // Silence where the whole recording was: nothing left to analyse, so no contribution.
+            let Ok(processed) = self.front_end.process(&audio, &opts) else {
+                continue;
+            };
+            out.push((
+                part,
+                Prepared {
+                    quality: sc.quality.clone(),
+                    chunks: Vec::new(),
+                    features: Some(processed.features),
+                    segments: Vec::new(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Each part's contribution to every score of `sc`: the score minus the score of the
+    /// recording with that part replaced by silence.
+    fn contributions_from(
+        &self,
+        sc: &Screening,
+        kind: Option<RecordingKind>,
+        occluded: Vec<(Span, Analysis)>,
+    ) -> Vec<Contribution> {
+        // Screened for every kind by a bundle that screens coughs on their coughs: the cough tasks
+        // came from another analysis than the one occluded here, so they are left out.
+        let other_analysis = self.needs_cough_analysis(kind);
+        occluded
+            .into_iter()
+            .map(|((start, end), a)| {
+                // The heads' own scores, familiar or not: what moves them is the question here.
+                let without = self.head_scores(&a, kind, &[]);
+                let scores = sc
+                    .scores
+                    .iter()
+                    .filter(|s| {
+                        !(other_analysis
+                            && self.heads.iter().any(|h| {
+                                h.spec.id == s.task && h.spec.recording == RecordingKind::Cough
+                            }))
+                    })
+                    .filter_map(|s| {
+                        let w = without.iter().find(|w| w.task == s.task)?;
+                        Some((s.task.clone(), s.score - w.score))
+                    })
+                    .collect();
+                Contribution { start, end, scores }
+            })
+            .collect()
+    }
+
+    /// What drove each score of `sc` (a screening of `samples` with `opts`), by occlusion: for each
+    /// cough found (when there are several), the score minus the score of the other coughs; for
+    /// each second (at least; at most 20 windows) of an analysed stretch, the score minus the score
+    /// with that second silenced. Costs one encoder pass per part.
+    pub fn contributions(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        sc: &Screening,
+        opts: &ScreenOptions,
+    ) -> Result<Vec<Contribution>, Error> {
+        let mut occluded = Vec::new();
+        for (part, p) in self.occlusions(samples, sample_rate, sc, opts.recording)? {
+            occluded.push((part, self.embed(p)?));
+        }
+        Ok(self.contributions_from(sc, opts.recording, occluded))
+    }
+
+    /// [`Self::contributions`] with asynchronous read-backs (required on WebGPU).
+    pub async fn contributions_async(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        sc: &Screening,
+        opts: &ScreenOptions,
+    ) -> Result<Vec<Contribution>, Error> {
+        let mut occluded = Vec::new();
+        for (part, p) in self.occlusions(samples, sample_rate, sc, opts.recording)? {
+            occluded.push((part, self.embed_async(p).await?));
+        }
+        Ok(self.contributions_from(sc, opts.recording, occluded))
+    }
+
+    /// [`Self::analyse`] with asynchronous read-backs (required on WebGPU).
+    pub async fn analyse_async(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        kind: Option<RecordingKind>,
+    ) -> Result<Analysis, Error> {
+        let p = self.prepare(samples, sample_rate, self.events_for(kind))?;
+        self.embed_async(p).await
     }
 
     /// One forward pass of a silent chunk with an asynchronous read-back: compiles the GPU kernels
@@ -411,9 +640,40 @@ impl Screener {
     }
 
     /// The CPU part of an analysis under the bundle's settings: see [`prepare`].
-    fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Prepared, Error> {
+    fn prepare(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        events: Option<&EventConfig>,
+    ) -> Result<Prepared, Error> {
         let m = &self.manifest;
-        prepare(&self.front_end, &m.quality, &m.chunk, samples, sample_rate)
+        prepare(
+            &self.front_end,
+            &m.quality,
+            &m.chunk,
+            events,
+            samples,
+            sample_rate,
+        )
+    }
+
+    /// The cough detector's settings when a recording of `kind` is screened on its coughs only:
+    /// cough recordings, with a bundle whose heads were fitted that way (its manifest has them).
+    pub fn events_for(&self, kind: Option<RecordingKind>) -> Option<&EventConfig> {
+        match kind {
+            Some(RecordingKind::Cough) => self.manifest.events.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether a screening for every kind needs a second, cough-only analysis.
+    fn needs_cough_analysis(&self, recording: Option<RecordingKind>) -> bool {
+        recording.is_none()
+            && self.manifest.events.is_some()
+            && self
+                .heads
+                .iter()
+                .any(|h| h.spec.recording == RecordingKind::Cough)
     }
 
     /// How familiar the analysed recording is to the training recordings of `kind` (`None` when
@@ -460,8 +720,19 @@ impl Screener {
             .iter()
             .filter_map(|k| self.familiarity(a, *k))
             .collect();
-        let scores = self
-            .heads
+        let scores = self.head_scores(a, recording, &familiarity);
+        (scores, familiarity)
+    }
+
+    /// The scores of the heads for `recording` (every head when `None`), except those of a kind
+    /// `familiarity` says the recording is unfamiliar to.
+    fn head_scores(
+        &self,
+        a: &Analysis,
+        recording: Option<RecordingKind>,
+        familiarity: &[Familiarity],
+    ) -> Vec<TaskScore> {
+        self.heads
             .iter()
             .filter(|h| recording.is_none_or(|r| h.spec.recording == r))
             .filter(|h| {
@@ -495,8 +766,7 @@ impl Screener {
                     research: h.spec.research(),
                 }
             })
-            .collect();
-        (scores, familiarity)
+            .collect()
     }
 
     /// The `k` reports closest to `embedding`.
@@ -528,22 +798,60 @@ impl Screener {
         sample_rate: u32,
         opts: &ScreenOptions,
     ) -> Result<Screening, Error> {
-        let a = self.analyse_async(samples, sample_rate).await?;
-        self.finish(a, opts)
+        let a = self
+            .analyse_async(samples, sample_rate, opts.recording)
+            .await?;
+        let coughs = if self.needs_cough_analysis(opts.recording) {
+            Some(
+                self.analyse_async(samples, sample_rate, Some(RecordingKind::Cough))
+                    .await?,
+            )
+        } else {
+            None
+        };
+        self.finish(a, coughs, opts)
     }
 
-    /// Scores and similar reports of an analysis.
-    fn finish(&self, a: Analysis, opts: &ScreenOptions) -> Result<Screening, Error> {
-        let ((scores, familiarity), reports) = match &a.embedding {
+    /// Scores and similar reports of an analysis. `coughs`, when given, is the cough-only analysis
+    /// of the same recording, which the cough tasks are scored on.
+    fn finish(
+        &self,
+        a: Analysis,
+        coughs: Option<Analysis>,
+        opts: &ScreenOptions,
+    ) -> Result<Screening, Error> {
+        let ((mut scores, mut familiarity), reports) = match &a.embedding {
             Some(e) => (
                 self.scores(&a, opts.recording),
                 self.similar(e, opts.top_k)?,
             ),
             None => (Default::default(), Vec::new()),
         };
+        let mut segments = a.segments;
+        if let Some(c) = coughs {
+            let is_cough = |task: &str| {
+                self.heads
+                    .iter()
+                    .any(|h| h.spec.id == task && h.spec.recording == RecordingKind::Cough)
+            };
+            scores.retain(|s| !is_cough(&s.task));
+            familiarity.retain(|f| f.recording != RecordingKind::Cough);
+            if c.embedding.is_some() {
+                let (s, f) = self.scores(&c, Some(RecordingKind::Cough));
+                scores.extend(s);
+                familiarity.extend(f);
+                // The analysed stretches (every other task's input) and the coughs (the cough tasks').
+                segments.extend(c.segments);
+                segments.sort_by(|x, y| x.start.total_cmp(&y.start));
+            }
+            let order = |task: &str| self.heads.iter().position(|h| h.spec.id == task);
+            scores.sort_by_key(|s| order(&s.task));
+        }
         Ok(Screening {
             quality: a.quality,
             chunks: a.chunks,
+            segments,
+            contributions: Vec::new(),
             scores,
             reports,
             familiarity,
@@ -552,15 +860,21 @@ impl Screener {
     }
 
     /// The whole screening of mono `samples` at `sample_rate` Hz (native devices; see
-    /// [`Self::screen_async`]).
+    /// [`Self::screen_async`]). A cough recording is screened on its detected coughs (when the
+    /// bundle says so); screened for every kind, the cough tasks are.
     pub fn screen(
         &self,
         samples: &[f32],
         sample_rate: u32,
         opts: &ScreenOptions,
     ) -> Result<Screening, Error> {
-        let a = self.analyse(samples, sample_rate)?;
-        self.finish(a, opts)
+        let a = self.analyse_as(samples, sample_rate, opts.recording)?;
+        let coughs = if self.needs_cough_analysis(opts.recording) {
+            Some(self.analyse_as(samples, sample_rate, Some(RecordingKind::Cough))?)
+        } else {
+            None
+        };
+        self.finish(a, coughs, opts)
     }
 }
 
@@ -574,16 +888,21 @@ pub struct Prepared {
     pub chunks: Vec<ChunkSpan>,
     /// The trimmed, repeat-padded log-mel features (`None` when the quality check fails).
     pub features: Option<crate::Features>,
+    /// The coughs found (when `events` was given) or the analysed stretches.
+    pub segments: Vec<Segment>,
 }
 
 /// The CPU part of an analysis: quality check, resampling, trimmed and padded log-mel features
-/// (`None` when the quality check fails) and where the chunks of `chunk` lie. [`Screener`] runs it
-/// under its bundle's settings; `acula eval` runs it to give every representation the same features.
+/// (`None` when the quality check fails) and where the chunks of `chunk` lie. With `events`, only
+/// the coughs the detector finds are analysed (each padded as the settings say, one after the
+/// other), and a recording without any gets the `no_cough` verdict. [`Screener`] runs it under its
+/// bundle's settings; `acula eval` runs it to give every representation the same features.
 #[cfg(feature = "model")]
 pub fn prepare(
     front_end: &FrontEnd,
     quality_config: &QualityConfig,
     chunk: &ChunkConfig,
+    events: Option<&EventConfig>,
     samples: &[f32],
     sample_rate: u32,
 ) -> Result<Prepared, Error> {
@@ -594,11 +913,49 @@ pub fn prepare(
             quality: verdict,
             chunks: Vec::new(),
             features: None,
+            segments: Vec::new(),
         });
     }
     let cfg = front_end.config();
     let rate = cfg.sample_rate;
     let pcm = crate::audio::resample(samples, sample_rate, rate)?;
+    if let Some(ev_cfg) = events {
+        let found = events::detect(&pcm, rate, ev_cfg);
+        if found.is_empty() {
+            return Ok(Prepared {
+                quality: verdict.no_cough(),
+                chunks: Vec::new(),
+                features: None,
+                segments: Vec::new(),
+            });
+        }
+        let seconds = pcm.len() as f64 / f64::from(rate);
+        let spans = events::padded_spans(&found, seconds, ev_cfg);
+        let audio = events::concatenate(&pcm, rate, &spans);
+        let processed = front_end.process(
+            &audio,
+            &ProcessOptions {
+                trim: true,
+                pad: true,
+            },
+        )?;
+        return Ok(Prepared {
+            quality: verdict,
+            chunks: spans
+                .iter()
+                .map(|&(start_s, end_s)| ChunkSpan { start_s, end_s })
+                .collect(),
+            features: Some(processed.features),
+            segments: found
+                .iter()
+                .map(|e| Segment {
+                    start: e.start,
+                    end: e.end,
+                    kind: SegmentKind::Cough,
+                })
+                .collect(),
+        });
+    }
     let processed = front_end.process(
         &pcm,
         &ProcessOptions {
@@ -625,10 +982,19 @@ pub fn prepare(
         }
         start += c.frames;
     }
+    let segments = chunks
+        .iter()
+        .map(|c| Segment {
+            start: c.start_s,
+            end: c.end_s,
+            kind: SegmentKind::Stretch,
+        })
+        .collect();
     Ok(Prepared {
         quality: verdict,
         chunks,
         features: Some(processed.features),
+        segments,
     })
 }
 
@@ -641,6 +1007,7 @@ impl Prepared {
         Analysis {
             quality: self.quality,
             chunks: self.chunks,
+            segments: self.segments,
             embedding,
             encoder,
             statistics,

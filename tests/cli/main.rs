@@ -5,6 +5,7 @@
 mod bundle;
 mod datasets;
 mod eval_cli;
+mod events;
 mod train;
 mod trust;
 

@@ -55,6 +55,9 @@ enum Command {
     Search(search::SearchArgs),
     /// Linear-probe evaluation (OPERA protocol) of representations on tasks, with baselines.
     Eval(eval::EvalArgs),
+    /// How well the cough detector finds real coughs placed at known offsets into real and
+    /// synthetic backgrounds (tunes its thresholds on one half of the recordings, reports the other).
+    EvalEvents(eval::events::EvalEventsArgs),
     /// The reports and teacher embeddings without the recordings `acula eval` validates or tests on
     /// (for an alignment run that never sees the evaluation's held-out recordings).
     Holdout(eval::holdout::HoldoutArgs),
@@ -101,6 +104,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Search(args) => search::run(&args),
         Command::TextHead(args) => export::text_head::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::EvalEvents(args) => eval::events::run(&args),
         Command::Holdout(args) => eval::holdout::run(&args),
         Command::MaeLoss(args) => train::mae_loss::run(&args),
         Command::BenchModel(args) => bench_model::run(&args),

@@ -51,6 +51,11 @@ pub struct PredictArgs {
     /// Folder with the bundle's sentence encoder for `--labels` (default: the model cache).
     #[arg(long)]
     pub teacher_dir: Option<PathBuf>,
+    /// Also measure what drove each score, by occlusion: per screened cough (or per second of an
+    /// analysed stretch) the score minus the score with that part silenced (one more encoder pass
+    /// per part). Printed, and `contributions` in the JSON.
+    #[arg(long)]
+    pub contributions: bool,
 }
 
 /// The labels' joint vectors, computed once for all files.
@@ -104,6 +109,12 @@ struct FileOut {
     familiarity: Vec<acula_core::bundle::Familiarity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chunks: Option<Vec<acula_core::screen::ChunkSpan>>,
+    /// The coughs found (a cough recording) or the analysed stretches, seconds from the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<Vec<acula_core::screen::Segment>>,
+    /// `--contributions`: what drove each score, per part of the recording.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    contributions: Vec<acula_core::screen::Contribution>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scores: Option<BTreeMap<String, ScoreOut>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,11 +142,16 @@ fn screen_file(
     path: &std::path::Path,
     opts: &ScreenOptions,
     max_mb: u64,
+    contributions: bool,
 ) -> Result<Screening, FileError> {
     let bytes = crate::decode::read_audio(path, max_mb)?;
     let hint = path.extension().and_then(|e| e.to_str());
     let decoded = acula_core::audio::decode(&bytes, hint, &DecodeLimits::default())?;
-    Ok(s.screen(&decoded.samples, decoded.sample_rate, opts)?)
+    let mut sc = s.screen(&decoded.samples, decoded.sample_rate, opts)?;
+    if contributions {
+        sc.contributions = s.contributions(&decoded.samples, decoded.sample_rate, &sc, opts)?;
+    }
+    Ok(sc)
 }
 
 /// Runs `acula predict`.
@@ -188,7 +204,7 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
     for path in &args.audio {
         let t0 = Instant::now();
         let file = path.display().to_string();
-        let result = screen_file(&screener, path, &opts, args.max_mb);
+        let result = screen_file(&screener, path, &opts, args.max_mb, args.contributions);
         let seconds = t0.elapsed().as_secs_f64();
         let o = match result {
             Ok(sc) => {
@@ -263,6 +279,8 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                     quality: Some(sc.quality),
                     familiarity: sc.familiarity,
                     chunks: Some(sc.chunks),
+                    segments: Some(sc.segments),
+                    contributions: sc.contributions,
                     scores: Some(scores),
                     reports: Some(sc.reports),
                     labels,
@@ -279,6 +297,8 @@ pub fn run(args: &PredictArgs) -> Result<(), Failure> {
                     quality: None,
                     familiarity: Vec::new(),
                     chunks: None,
+                    segments: None,
+                    contributions: Vec::new(),
                     scores: None,
                     reports: None,
                     labels: None,
@@ -358,6 +378,16 @@ fn print_text(o: &FileOut) {
             q.seconds, q.active_dbfs
         );
     }
+    let coughs: Vec<String> = o
+        .segments
+        .iter()
+        .flatten()
+        .filter(|s| s.kind == acula_core::screen::SegmentKind::Cough)
+        .map(|s| format!("{:.2}–{:.2} s", s.start, s.end))
+        .collect();
+    if !coughs.is_empty() {
+        println!("  coughs found ({}): {}", coughs.len(), coughs.join(", "));
+    }
     if o.verdict.as_deref() == Some("unfamiliar") {
         println!("  unfamiliar: {}", o.message.as_deref().unwrap_or_default());
     } else if let Some(m) = &o.message {
@@ -372,6 +402,19 @@ fn print_text(o: &FileOut) {
                 quality_words(s)
             );
         }
+    }
+    for c in &o.contributions {
+        let parts: Vec<String> = c
+            .scores
+            .iter()
+            .map(|(task, d)| format!("{task} {d:+.3}"))
+            .collect();
+        println!(
+            "  contribution of {:.2}–{:.2} s: {}",
+            c.start,
+            c.end,
+            parts.join(", ")
+        );
     }
     if let Some(reports) = &o.reports {
         for (i, r) in reports.iter().enumerate() {

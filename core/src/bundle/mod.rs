@@ -263,6 +263,11 @@ pub struct Manifest {
     /// The familiarity check (`null` in older bundles: every recording is scored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub familiarity: Option<FamiliaritySpec>,
+    /// The cough detector's settings ([`crate::events`]): when present, cough recordings are
+    /// screened on their detected coughs only (each padded a little) and a recording with none gets
+    /// the `no_cough` verdict. Absent in bundles whose heads were fitted on whole recordings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<crate::events::EventConfig>,
     /// The text side (`null` in older bundles: no search by description, no zero-shot labels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextSpec>,
@@ -633,6 +638,7 @@ mod tests {
             evaluation: None,
             reports: ReportsInfo { count: 0, dim: 2 },
             familiarity: None,
+            events: None,
             text: None,
             files: BTreeMap::new(),
             examples: Vec::new(),

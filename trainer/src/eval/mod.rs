@@ -14,6 +14,7 @@
 //! AUROCs averaged per resample) are reported in `results.json` and `results.md`.
 
 mod cells;
+pub mod events;
 pub(crate) mod folds;
 pub mod holdout;
 mod joint;

@@ -133,7 +133,7 @@ pub(super) fn units(spec: &TaskRef, limit: Option<usize>) -> Result<Loaded, Fail
         // What the screening path does before the encoder: quality check, resampling, trimmed and
         // repeat-padded log-mel features.
         let prepared = data::read_pcm(r, span).ok().and_then(|(samples, rate)| {
-            screen::prepare(&front, &qcfg, &chunk, &samples, rate).ok()
+            screen::prepare(&front, &qcfg, &chunk, None, &samples, rate).ok()
         });
         let Some(prepared) = prepared else {
             counts.unreadable += 1;

@@ -103,7 +103,7 @@ pub fn fit_all(
     for (ds, t) in tasks {
         let names = catalogue::names(ds, t);
         let id = names.id;
-        let (examples, counts) = task_examples(screener, ds, t);
+        let (examples, counts) = task_examples(screener, ds, t, names.recording);
         let trained = train_head(&examples, t.classes.len(), &id)
             .map_err(|e| Failure::input(format!("task {id}: {e}")))?;
         let mut metrics = trained.metrics;
@@ -187,6 +187,7 @@ fn task_examples(
     screener: &Screener,
     ds: &data::Dataset,
     task: &data::Task,
+    kind: RecordingKind,
 ) -> (Vec<Example>, RecordingCounts) {
     let mut counts = RecordingCounts::default();
     let records: Vec<_> = ds
@@ -208,7 +209,7 @@ fn task_examples(
         bar.inc(1);
         let analysis = data::read_pcm(r, None)
             .ok()
-            .and_then(|(s, rate)| screener.analyse(&s, rate).ok());
+            .and_then(|(s, rate)| screener.analyse_as(&s, rate, Some(kind)).ok());
         match analysis {
             Some(a) => match (a.embedding, a.encoder, a.statistics) {
                 (Some(joint), Some(encoder), Some(statistics)) => out.push(Example {

@@ -87,6 +87,7 @@ pub fn skeleton(
             dim: cfg.proj_dim,
         },
         familiarity: None,
+        events: Some(acula_core::events::EventConfig::default()),
         text: None,
         files: BTreeMap::new(),
         examples: Vec::new(),

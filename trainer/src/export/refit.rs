@@ -30,6 +30,10 @@ pub struct RefitArgs {
     /// Replace `--out` if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Screen cough recordings whole, as bundles did before the cough detector (no `events` in the
+    /// manifest); by default they are screened on their detected coughs only.
+    #[arg(long)]
+    pub whole_coughs: bool,
 }
 
 /// Runs `acula refit`.
@@ -41,6 +45,9 @@ pub fn run(args: &RefitArgs) -> Result<(), Failure> {
     let mut m: Manifest = source.manifest.clone();
     m.tasks.clear();
     m.familiarity = None;
+    // The heads are fitted on what the bundle's screening will do: cough recordings on their
+    // detected coughs (the detector's settings go into the manifest), or whole with --whole-coughs.
+    m.events = (!args.whole_coughs).then(acula_core::events::EventConfig::default);
     let model = source
         .file(bundle::MODEL_FILE)
         .map_err(|e| Failure::input(e.to_string()))?;
