@@ -256,12 +256,14 @@ impl Client {
         }
     }
 
-    /// Asks for a screening of mono `pcm` at `sample_rate`; returns the request's id.
+    /// Asks for a screening of mono `pcm` at `sample_rate` (and what drove its scores, with
+    /// `contributions`); returns the request's id.
     pub fn screen(
         self,
         pcm: &[f32],
         sample_rate: u32,
         recording: Option<acula_core::RecordingKind>,
+        contributions: bool,
     ) -> u32 {
         let id = self.next_id();
         self.send(
@@ -270,6 +272,7 @@ impl Client {
                 sample_rate,
                 recording,
                 top_k: 3,
+                contributions,
             },
             Some(pcm),
         );

@@ -78,6 +78,9 @@ pub enum Request {
         recording: Option<RecordingKind>,
         /// How many similar reports.
         top_k: usize,
+        /// Also measure what drove each score (one more encoder pass per cough or second).
+        #[serde(default)]
+        contributions: bool,
     },
     /// Search the bundle's reports and example recordings by a typed description. The first text
     /// request loads the text tower from `text_url` (the page's `text/` folder, absolute, ending in
@@ -199,6 +202,7 @@ mod tests {
             sample_rate: 4000,
             recording: Some(RecordingKind::Lung),
             top_k: 3,
+            contributions: false,
         };
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.starts_with(r#"{"type":"screen","id":3"#), "{json}");

@@ -75,6 +75,24 @@ pub fn result_json(
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
+/// "Screened on the 3 coughs found: 0.52–0.91 s, …" (`None` when no cough was found or the
+/// recording was not screened as a cough).
+pub fn cough_line(segments: &[acula_core::screen::Segment]) -> Option<String> {
+    let spans: Vec<String> = segments
+        .iter()
+        .filter(|s| s.kind == acula_core::screen::SegmentKind::Cough)
+        .map(|s| format!("{:.2}–{:.2} s", s.start, s.end))
+        .collect();
+    match spans.len() {
+        0 => None,
+        1 => Some(format!("Screened on the one cough found: {}.", spans[0])),
+        n => Some(format!(
+            "Screened on the {n} coughs found: {}.",
+            spans.join(", ")
+        )),
+    }
+}
+
 /// The verdict as a headline.
 fn verdict_title(v: Verdict) -> &'static str {
     match v {
@@ -84,6 +102,7 @@ fn verdict_title(v: Verdict) -> &'static str {
         Verdict::Clipped => "The recording is distorted (clipped)",
         Verdict::TooShort => "The recording is too short",
         Verdict::TooLong => "The recording is too long",
+        Verdict::NoCough => "No cough found in the recording",
     }
 }
 
@@ -132,6 +151,27 @@ pub fn Results(
         .collect_view();
     let has_reports = !screening.reports.is_empty();
     let has_tasks = !listing.is_empty();
+    let coughs = cough_line(&screening.segments);
+    let contributions = screening
+        .contributions
+        .iter()
+        .map(|c| {
+            let parts: Vec<String> = c
+                .scores
+                .iter()
+                .map(|(task, d)| {
+                    let name = manifest
+                        .tasks
+                        .iter()
+                        .find(|t| &t.id == task)
+                        .map_or(task.as_str(), |t| t.name.as_str());
+                    format!("{name} {d:+.3}")
+                })
+                .collect();
+            let text = format!("{:.2}–{:.2} s: {}", c.start, c.end, parts.join(", "));
+            view! { <li>{text}</li> }
+        })
+        .collect::<Vec<_>>();
     view! {
         <section id="results" aria-labelledby="results-title">
             <h2 id="results-title">"Results"</h2>
@@ -144,6 +184,12 @@ pub fn Results(
                 )}</p>
             </div>
             {kind_note.map(|n| view! { <p class="notice">{n}</p> })}
+            {coughs.map(|c| view! { <p id="coughs" class="muted">{c}</p> })}
+            {(!contributions.is_empty()).then(|| view! {
+                <h3>"What drove the scores"</h3>
+                <p class="muted">"Each part's contribution: the score minus the score without that part (for a cough, the other coughs alone; for other sounds, that second silenced). The band under the spectrogram shows the first task: red raised it, blue lowered it."</p>
+                <ul id="contributions">{contributions}</ul>
+            })}
             {ok.then(|| view! {
                 {has_tasks.then(|| view! {
                     <h3>"Screening"</h3>

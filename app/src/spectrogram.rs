@@ -55,6 +55,15 @@ pub fn span_pixels(start_s: f64, end_s: f64, frames: usize) -> (f64, f64) {
     (clamp(start_s * fps), clamp(end_s * fps))
 }
 
+/// The canvas's 2-D drawing context, if it has one.
+fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+}
+
 /// Marks the analysed chunks on a drawn spectrogram: a bar along the top edge per chunk
 /// (alternating colours, so neighbours stay apart) and a line at each chunk's start.
 pub fn mark_chunks(
@@ -62,12 +71,7 @@ pub fn mark_chunks(
     chunks: &[acula_core::screen::ChunkSpan],
     frames: usize,
 ) {
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-    else {
+    let Some(ctx) = context_2d(canvas) else {
         return;
     };
     let h = f64::from(canvas.height());
@@ -77,6 +81,68 @@ pub fn mark_chunks(
         ctx.fill_rect(x0, 0.0, (x1 - x0).max(1.0), 3.0);
         ctx.set_fill_style_str("rgba(255,255,255,0.6)");
         ctx.fill_rect(x0, 0.0, 1.0, h);
+    }
+}
+
+/// Draws a numbered yellow box around each detected cough on a drawn spectrogram.
+pub fn mark_coughs(
+    canvas: &HtmlCanvasElement,
+    segments: &[acula_core::screen::Segment],
+    frames: usize,
+) {
+    let Some(ctx) = context_2d(canvas) else {
+        return;
+    };
+    let h = f64::from(canvas.height());
+    ctx.set_line_width(2.0);
+    ctx.set_font("bold 12px sans-serif");
+    let coughs = segments
+        .iter()
+        .filter(|s| s.kind == acula_core::screen::SegmentKind::Cough);
+    for (i, s) in coughs.enumerate() {
+        let (x0, x1) = span_pixels(s.start, s.end, frames);
+        ctx.set_stroke_style_str("#ffd33d");
+        ctx.stroke_rect(x0 + 1.0, 5.0, (x1 - x0 - 2.0).max(1.0), (h - 6.0).max(1.0));
+        ctx.set_fill_style_str("#ffd33d");
+        let _ = ctx.fill_text(&(i + 1).to_string(), x0 + 3.0, 18.0);
+    }
+}
+
+/// Draws what drove the first task's score along the bottom edge: a band per part, red where the
+/// part raised the score and blue where it lowered it, more opaque the larger the change.
+pub fn mark_contributions(
+    canvas: &HtmlCanvasElement,
+    contributions: &[acula_core::screen::Contribution],
+    frames: usize,
+) {
+    let Some(task) = contributions
+        .iter()
+        .find_map(|c| c.scores.keys().next().cloned())
+    else {
+        return;
+    };
+    let Some(ctx) = context_2d(canvas) else {
+        return;
+    };
+    let h = f64::from(canvas.height());
+    let largest = contributions
+        .iter()
+        .filter_map(|c| c.scores.get(&task))
+        .fold(0.0f32, |m, d| m.max(d.abs()))
+        .max(1e-6);
+    for c in contributions {
+        let Some(d) = c.scores.get(&task) else {
+            continue;
+        };
+        let (x0, x1) = span_pixels(c.start, c.end, frames);
+        let alpha = 0.25 + 0.75 * f64::from(d.abs() / largest);
+        let colour = if *d >= 0.0 {
+            format!("rgba(255,80,80,{alpha:.2})")
+        } else {
+            format!("rgba(80,140,255,{alpha:.2})")
+        };
+        ctx.set_fill_style_str(&colour);
+        ctx.fill_rect(x0, h - 6.0, (x1 - x0).max(1.0), 6.0);
     }
 }
 

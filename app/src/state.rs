@@ -289,6 +289,7 @@ pub struct ScreenKey {
     recording: usize,
     kind: Option<RecordingKind>,
     backend: BackendChoice,
+    explain: bool,
 }
 
 /// A screening to ask the analyser for.
@@ -298,6 +299,8 @@ pub struct ScreenRequest {
     pub analysis: Arc<Analysis>,
     /// The kind to screen for (`None` when the model's tasks are all for one kind).
     pub kind: Option<RecordingKind>,
+    /// Whether to measure what drove each score.
+    pub contributions: bool,
     key: ScreenKey,
 }
 
@@ -333,6 +336,7 @@ pub struct PageState {
     screened: Option<ScreenKey>,
     pending: Option<u32>,
     outcome: Option<Outcome>,
+    explain: bool,
 }
 
 impl PageState {
@@ -346,7 +350,19 @@ impl PageState {
             screened: None,
             pending: None,
             outcome: None,
+            explain: false,
         }
+    }
+
+    /// Whether each screening also measures what drove its scores.
+    pub fn explain(&self) -> bool {
+        self.explain
+    }
+
+    /// Turns the measurement of what drove the scores on or off (the recording is screened again
+    /// when it changes).
+    pub fn set_explain(&mut self, on: bool) {
+        self.explain = on;
     }
 
     /// The chosen recording kind.
@@ -429,6 +445,7 @@ impl PageState {
             recording: decoded.serial,
             kind: self.kind,
             backend,
+            explain: self.explain,
         };
         if self.screened.as_ref() == Some(&key) {
             return None;
@@ -436,6 +453,7 @@ impl PageState {
         Some(ScreenRequest {
             analysis: decoded.analysis.clone(),
             kind: if need { self.kind } else { None },
+            contributions: self.explain,
             key,
         })
     }

@@ -137,7 +137,7 @@ pub fn App() -> impl IntoView {
             return;
         };
         let a = &request.analysis;
-        let id = client.screen(&a.mono, a.decoded_rate, request.kind);
+        let id = client.screen(&a.mono, a.decoded_rate, request.kind, request.contributions);
         page.update(|p| p.screen_sent(&request, id));
     });
 
@@ -158,6 +158,8 @@ pub fn App() -> impl IntoView {
             ) {
                 let _ = spectrogram::draw(&c, f);
                 spectrogram::mark_chunks(&c, &s.chunks, f.frames);
+                spectrogram::mark_coughs(&c, &s.segments, f.frames);
+                spectrogram::mark_contributions(&c, &s.contributions, f.frames);
             }
             browser::publish_screening(&s);
         }
@@ -186,6 +188,13 @@ pub fn App() -> impl IntoView {
             <StatusLine page=page model=model />
             <Spectrogram canvas=canvas recording=recording outcome=outcome />
             {move || recording.get().map(|d| view! { <Facts analysis=d.analysis /> })}
+            <p class="explain">
+                <label>
+                    <input type="checkbox" id="explain" prop:checked=move || page.with(|p| p.explain())
+                        on:change=move |ev| page.update(|p| p.set_explain(event_target_checked(&ev))) />
+                    " Show what drove each score (one more analysis per cough, or per second of other sounds)"
+                </label>
+            </p>
             <ResultPanel outcome=outcome model=model kind=kind recording=recording />
             <LabelsPanel client=client model=model outcome=outcome text_url=text_url.clone() />
             <TextStatus client=client />

@@ -120,8 +120,10 @@ async fn handle(request: Request, pcm: Option<Vec<f32>>) {
             sample_rate,
             recording,
             top_k,
+            contributions,
         } => {
-            let reply = match screen(pcm.unwrap_or_default(), sample_rate, recording, top_k).await {
+            let pcm = pcm.unwrap_or_default();
+            let reply = match screen(pcm, sample_rate, recording, top_k, contributions).await {
                 Ok((screening, ms)) => {
                     STATE.with_borrow_mut(|s| {
                         s.screenings
@@ -221,15 +223,23 @@ async fn screen(
     sample_rate: u32,
     recording: Option<acula_core::RecordingKind>,
     top_k: usize,
+    contributions: bool,
 ) -> Result<(acula_core::screen::Screening, f64), String> {
     let screener = STATE
         .with_borrow(|s| s.screener.clone())
         .ok_or("the model is not loaded yet")?;
     let t0 = now_ms();
-    let screening = screener
-        .screen_async(&pcm, sample_rate, &ScreenOptions { recording, top_k })
+    let opts = ScreenOptions { recording, top_k };
+    let mut screening = screener
+        .screen_async(&pcm, sample_rate, &opts)
         .await
         .map_err(|e| e.to_string())?;
+    if contributions {
+        screening.contributions = screener
+            .contributions_async(&pcm, sample_rate, &screening, &opts)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok((screening, now_ms() - t0))
 }
 

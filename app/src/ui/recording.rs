@@ -30,9 +30,16 @@ pub fn Spectrogram(
             <figcaption>
                 {move || silent().then_some("There is nothing to draw: the recording has no sound in it. ")}
                 "Log-mel spectrogram: time runs left to right, 64 mel bands from 50 Hz (bottom) to 8 kHz (top)."
-                {move || outcome.get().and_then(|o| o.result.ok()).map(|(s, _)| {
+                {move || outcome.get().and_then(|o| o.result.ok()).and_then(|(s, _)| {
+                    let coughs = crate::results::cough_line(&s.segments)
+                        .map(|c| format!(" The numbered yellow boxes are the coughs found. {c}"));
                     let spans: Vec<String> = s.chunks.iter().map(|c| format!("{:.2}–{:.2} s", c.start_s, c.end_s)).collect();
-                    format!(" The bars on top mark what the model analysed: {}.", spans.join(", "))
+                    let bars = (!spans.is_empty())
+                        .then(|| format!(" The bars on top mark what the model analysed: {}.", spans.join(", ")));
+                    match (coughs, bars) {
+                        (None, None) => None,
+                        (c, b) => Some(format!("{}{}", b.unwrap_or_default(), c.unwrap_or_default())),
+                    }
                 })}
             </figcaption>
         </figure>
