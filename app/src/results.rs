@@ -75,6 +75,23 @@ pub fn result_json(
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
+/// Today's date and time, as the browser's clock says, in UTC ("2026-12-01 14:05 UTC").
+fn now_words() -> String {
+    let iso = String::from(js_sys::Date::new_0().to_iso_string());
+    match (iso.get(..10), iso.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => iso,
+    }
+}
+
+/// Opens the browser's print dialog (the print stylesheet keeps the results, the spectrogram and
+/// the summary).
+fn print_page() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
+    }
+}
+
 /// "Screened on the 3 coughs found: 0.52–0.91 s, …" (`None` when no cough was found or the
 /// recording was not screened as a cough).
 pub fn cough_line(segments: &[acula_core::screen::Segment]) -> Option<String> {
@@ -152,6 +169,17 @@ pub fn Results(
     let has_reports = !screening.reports.is_empty();
     let has_tasks = !listing.is_empty();
     let coughs = cough_line(&screening.segments);
+    let printed = format!(
+        "Screened on {} on this device, with the model {} {}{}. Recording kind: {}. No server was involved.",
+        now_words(),
+        manifest.name,
+        manifest.version,
+        manifest
+            .created
+            .get(..10)
+            .map_or(String::new(), |d| format!(" (built {d})")),
+        recording.map_or("not given (every task)", |r| r.label()),
+    );
     let contributions = screening
         .contributions
         .iter()
@@ -165,6 +193,8 @@ pub fn Results(
                         .iter()
                         .find(|t| &t.id == task)
                         .map_or(task.as_str(), |t| t.name.as_str());
+                    // A change under half a thousandth reads as none (not as "-0.000").
+                    let d = if d.abs() < 5e-4 { 0.0 } else { *d };
                     format!("{name} {d:+.3}")
                 })
                 .collect();
@@ -174,6 +204,11 @@ pub fn Results(
         .collect::<Vec<_>>();
     view! {
         <section id="results" aria-labelledby="results-title">
+            <div id="print-summary" class="print-only">
+                <p class="print-title">"acula — summary of a screening"</p>
+                <p>{printed}</p>
+                <p><strong>{manifest.intended_use.clone()}</strong></p>
+            </div>
             <h2 id="results-title">"Results"</h2>
             <div class="quality" class:bad=!ok id="quality" data-verdict=serde_json::to_value(q.verdict).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()>
                 <h3>{title}</h3>
@@ -185,15 +220,15 @@ pub fn Results(
             </div>
             {kind_note.map(|n| view! { <p class="notice">{n}</p> })}
             {coughs.map(|c| view! { <p id="coughs" class="muted">{c}</p> })}
-            {(!contributions.is_empty()).then(|| view! {
-                <h3>"What drove the scores"</h3>
-                <p class="muted">"Each part's contribution: the score minus the score without that part (for a cough, the other coughs alone; for other sounds, that second silenced). The band under the spectrogram shows the first task: red raised it, blue lowered it."</p>
-                <ul id="contributions">{contributions}</ul>
-            })}
             {ok.then(|| view! {
                 {has_tasks.then(|| view! {
                     <h3>"Screening"</h3>
                     <Tasks listing=listing show_research=show_research />
+                })}
+                {(!contributions.is_empty()).then(|| view! {
+                    <h3>"What drove the scores"</h3>
+                    <p class="muted">"Each part's contribution: the score minus the score without that part (for a cough, the other coughs alone; for other sounds, that second silenced). The band under the spectrogram shows the first task: red raised it, blue lowered it."</p>
+                    <ul id="contributions">{contributions}</ul>
                 })}
                 {has_reports.then(|| view! {
                     <h3>"Most similar clinical reports"</h3>
@@ -201,7 +236,11 @@ pub fn Results(
                 })}
             })}
             <p class="muted">{format!("Analysed in {ms:.0} ms on this device.")}</p>
-            <button type="button" id="download" on:click=move |_| on_download.run(())>"Download result (JSON)"</button>
+            <p class="actions">
+                <button type="button" id="download" on:click=move |_| on_download.run(())>"Download result (JSON)"</button>
+                " "
+                <button type="button" id="print" on:click=move |_| print_page()>"Print a summary for your doctor"</button>
+            </p>
         </section>
     }
 }

@@ -84,7 +84,8 @@ pub fn mark_chunks(
     }
 }
 
-/// Draws a numbered yellow box around each detected cough on a drawn spectrogram.
+/// Draws a yellow box around each detected cough on a drawn spectrogram (numbered when the
+/// recording is long enough for the numbers to stay legible).
 pub fn mark_coughs(
     canvas: &HtmlCanvasElement,
     segments: &[acula_core::screen::Segment],
@@ -94,7 +95,10 @@ pub fn mark_coughs(
         return;
     };
     let h = f64::from(canvas.height());
-    ctx.set_line_width(2.0);
+    // The canvas is one pixel per frame, stretched to the page's width: thin lines for short
+    // recordings, and numbers only where the stretch leaves them legible (the caption lists them).
+    ctx.set_line_width((frames as f64 / 400.0).clamp(0.25, 2.0));
+    let numbers = frames >= 300;
     ctx.set_font("bold 12px sans-serif");
     let coughs = segments
         .iter()
@@ -102,9 +106,11 @@ pub fn mark_coughs(
     for (i, s) in coughs.enumerate() {
         let (x0, x1) = span_pixels(s.start, s.end, frames);
         ctx.set_stroke_style_str("#ffd33d");
-        ctx.stroke_rect(x0 + 1.0, 5.0, (x1 - x0 - 2.0).max(1.0), (h - 6.0).max(1.0));
-        ctx.set_fill_style_str("#ffd33d");
-        let _ = ctx.fill_text(&(i + 1).to_string(), x0 + 3.0, 18.0);
+        ctx.stroke_rect(x0 + 0.5, 5.0, (x1 - x0 - 1.0).max(0.5), (h - 6.0).max(1.0));
+        if numbers {
+            ctx.set_fill_style_str("#ffd33d");
+            let _ = ctx.fill_text(&(i + 1).to_string(), x0 + 3.0, 18.0);
+        }
     }
 }
 

@@ -62,7 +62,7 @@ test('a cough is screened on the coughs found, and what drove its score is shown
   }
   const line = (await page.textContent('#coughs')).replace(/\s+/g, ' ');
   assert.match(line, coughs.length === 1 ? /Screened on the one cough found/ : new RegExp(`Screened on the ${coughs.length} coughs found`));
-  assert.match(await page.textContent('.spectrogram figcaption'), /numbered yellow boxes are the coughs found/);
+  assert.match(await page.textContent('.spectrogram figcaption'), /yellow boxes are the coughs found/);
   assert.equal(await page.locator('#contributions').count(), 0, 'no contributions until asked for');
   assert.equal(got.contributions, undefined);
   // Asked for: screened again, one contribution per cough (none with a single cough), as the CLI's.
@@ -103,6 +103,40 @@ test('a loud hum said to be a cough: "No cough found" and no score', {
   assert.equal((await page.textContent('#quality h3')).trim(), 'No cough found in the recording');
   assert.match(await page.textContent('#quality'), /record two or three strong coughs/);
   assert.equal(predict(file).verdict, 'no_cough', 'acula predict agrees');
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('the print view: the summary with the date, the model and its caveat, the results, no controls', {
+  skip: COUGHS.length === 0 && 'the default bundle has no cough example',
+}, async () => {
+  const { page, consoleErrors } = await openModel(context, server.url + '?backend=cpu');
+  const got = await screened(page, () => page.click(COUGHS[0].button));
+  assert.equal(await page.isVisible('#print-summary'), false, 'the summary is for print only');
+  // The button opens the browser's print dialog (replaced here: headless Chromium has none).
+  await page.evaluate(() => { window.aculaPrinted = 0; window.print = () => { window.aculaPrinted += 1; }; });
+  await page.click('#print');
+  assert.equal(await page.evaluate(() => window.aculaPrinted), 1);
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.isVisible('#print-summary'), true);
+  const summary = (await page.textContent('#print-summary')).replace(/\s+/g, ' ');
+  console.log(`# print summary: ${summary}`);
+  assert.match(summary, /Screened on \d{4}-\d\d-\d\d \d\d:\d\d UTC on this device/);
+  assert.ok(summary.includes(`${MANIFEST.name} ${MANIFEST.version}`), summary);
+  assert.ok(summary.includes(MANIFEST.intended_use.slice(0, 40)), summary);
+  assert.match(summary, /Recording kind: Cough/);
+  for (const sel of ['.inputs', '.examples', '.settings', '.kinds', '.model', '#download', '#print', '#explain', '#status']) {
+    assert.equal(await page.isVisible(sel), false, `${sel} is not printed`);
+  }
+  assert.equal(await page.isVisible('#results'), true);
+  assert.equal(await page.isVisible('.spectrogram canvas'), true);
+  const task = MANIFEST.tasks.find((t) => t.recording === 'cough' && got.scores.some((s) => s.task === t.id));
+  if (task?.metrics?.test_auroc != null) {
+    assert.equal(await page.isVisible(`#score-${task.id}`), true);
+    assert.match(await page.textContent(`#score-${task.id} .accuracy`), new RegExp(`held-out test AUROC ${task.metrics.test_auroc.toFixed(2)}`));
+  }
+  await page.emulateMedia({ media: 'screen' });
+  assert.equal(await page.isVisible('#print-summary'), false);
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });

@@ -254,6 +254,25 @@ fn a_new_kind_or_backend_screens_the_recording_again() {
 }
 
 #[test]
+fn asking_what_drove_the_scores_screens_again_with_contributions() {
+    let mut page = PageState::new(Some(RecordingKind::Cough));
+    page.decoded(analysis("a.wav"));
+    let model = ready("cpu");
+    let first = send(&mut page, &model, 1);
+    assert!(!first.contributions && !page.explain());
+    assert!(page.outcome_received(screened(1)));
+    page.set_explain(true);
+    let again = send(&mut page, &model, 2);
+    assert!(again.contributions);
+    assert!(page.screen_due(&model).is_none(), "asked once");
+    // It holds for the next recording; switching it off screens again without.
+    page.decoded(analysis("b.wav"));
+    assert!(send(&mut page, &model, 3).contributions);
+    page.set_explain(false);
+    assert!(!send(&mut page, &model, 4).contributions);
+}
+
+#[test]
 fn a_single_kind_model_screens_without_a_kind_but_a_new_kind_still_screens_again() {
     let model = coughs_only();
     let mut page = PageState::new(None);

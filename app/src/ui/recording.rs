@@ -32,7 +32,7 @@ pub fn Spectrogram(
                 "Log-mel spectrogram: time runs left to right, 64 mel bands from 50 Hz (bottom) to 8 kHz (top)."
                 {move || outcome.get().and_then(|o| o.result.ok()).and_then(|(s, _)| {
                     let coughs = crate::results::cough_line(&s.segments)
-                        .map(|c| format!(" The numbered yellow boxes are the coughs found. {c}"));
+                        .map(|c| format!(" The yellow boxes are the coughs found. {c}"));
                     let spans: Vec<String> = s.chunks.iter().map(|c| format!("{:.2}–{:.2} s", c.start_s, c.end_s)).collect();
                     let bars = (!spans.is_empty())
                         .then(|| format!(" The bars on top mark what the model analysed: {}.", spans.join(", ")));
