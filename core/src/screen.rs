@@ -87,8 +87,9 @@ type Span = (f64, f64);
 #[cfg(feature = "model")]
 const MAX_PARTS: usize = 20;
 
-/// How much one part of the recording moved each score (occlusion: the score minus the score of
-/// the recording with that part replaced by silence; positive when the part raised it).
+/// How much one part of the recording moved each score, by occlusion: the score minus the score
+/// without that part (a cough left out of the coughs screened, or a second of another sound
+/// replaced by silence); positive when the part raised it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
     /// Start of the part, seconds from the start of the recording.
@@ -535,7 +536,7 @@ impl Screener {
     }
 
     /// Each part's contribution to every score of `sc`: the score minus the score of the
-    /// recording with that part replaced by silence.
+    /// analysis without that part ([`Self::occlusions`]).
     fn contributions_from(
         &self,
         sc: &Screening,
@@ -553,12 +554,7 @@ impl Screener {
                 let scores = sc
                     .scores
                     .iter()
-                    .filter(|s| {
-                        !(other_analysis
-                            && self.heads.iter().any(|h| {
-                                h.spec.id == s.task && h.spec.recording == RecordingKind::Cough
-                            }))
-                    })
+                    .filter(|s| !(other_analysis && self.is_cough_task(&s.task)))
                     .filter_map(|s| {
                         let w = without.iter().find(|w| w.task == s.task)?;
                         Some((s.task.clone(), s.score - w.score))
@@ -664,6 +660,13 @@ impl Screener {
             Some(RecordingKind::Cough) => self.manifest.events.as_ref(),
             _ => None,
         }
+    }
+
+    /// Whether `task` is one of the bundle's tasks for cough recordings.
+    fn is_cough_task(&self, task: &str) -> bool {
+        self.heads
+            .iter()
+            .any(|h| h.spec.id == task && h.spec.recording == RecordingKind::Cough)
     }
 
     /// Whether a screening for every kind needs a second, cough-only analysis.
@@ -829,12 +832,7 @@ impl Screener {
         };
         let mut segments = a.segments;
         if let Some(c) = coughs {
-            let is_cough = |task: &str| {
-                self.heads
-                    .iter()
-                    .any(|h| h.spec.id == task && h.spec.recording == RecordingKind::Cough)
-            };
-            scores.retain(|s| !is_cough(&s.task));
+            scores.retain(|s| !self.is_cough_task(&s.task));
             familiarity.retain(|f| f.recording != RecordingKind::Cough);
             if c.embedding.is_some() {
                 let (s, f) = self.scores(&c, Some(RecordingKind::Cough));
