@@ -75,6 +75,25 @@ async fn browser_decode(bytes: &[u8], rate: u32) -> Result<AudioBuffer, String> 
         .map_err(|_| "the browser returned no audio".to_string())
 }
 
+/// Stage mode: decodes a recording so far (a complete file) with the browser and returns the last
+/// `seconds` of it as mono PCM with its rate (no front end: the analyser screens the samples).
+pub async fn decode_tail(buffer: &ArrayBuffer, seconds: f64) -> Result<(Vec<f32>, u32), String> {
+    let bytes = Uint8Array::new(buffer).to_vec();
+    let audio = browser_decode(&bytes, FALLBACK_DECODE_RATE).await?;
+    let rate = audio.sample_rate().round() as u32;
+    let keep = (seconds * f64::from(rate)).max(0.0) as usize;
+    let planes: Vec<Vec<f32>> = (0..audio.number_of_channels())
+        .map(|c| {
+            audio
+                .get_channel_data(c)
+                .map(|p| p[p.len().saturating_sub(keep)..].to_vec())
+                .map_err(|e| js_err("cannot read the decoded audio", e))
+        })
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&[f32]> = planes.iter().map(|p| p.as_slice()).collect();
+    Ok((acula_core::audio::mix_to_mono(&refs), rate))
+}
+
 /// Analyses one file: decode in the browser at the file's own rate where the header gives it (so the
 /// resampling to 16 kHz is core's, exactly as in the CLI), then run the front end.
 pub async fn analyse(name: String, buffer: ArrayBuffer) -> Result<Analysis, String> {

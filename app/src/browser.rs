@@ -16,6 +16,21 @@ fn page_url() -> Option<web_sys::Url> {
     web_sys::Url::new(&href).ok()
 }
 
+/// The browser's preferred language tag ("en-GB", "ru"), "en" when it says none.
+pub fn locale() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "en".to_string())
+}
+
+/// The page's address without its query or fragment (what a visitor opens on a phone).
+pub fn page_address() -> String {
+    page_url()
+        .map(|u| format!("{}{}", u.origin(), u.pathname()))
+        .unwrap_or_default()
+}
+
 /// The page's own address (empty when it cannot be read).
 pub fn page_href() -> String {
     page_url().map(|u| u.href()).unwrap_or_default()
@@ -92,6 +107,40 @@ pub fn publish_json<T: serde::Serialize>(name: &str, value: &T) {
             publish(name, &v);
         }
     }
+}
+
+/// The page's clock, in milliseconds (`performance.now()`).
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// `window.aculaLive`: stage mode's live screening so far (`updates`, `lagsMs`, `skipped`, and the
+/// latest window's `atS`, `verdict` and `scores`), for tests and the lag measurement.
+pub fn publish_live(live: &crate::live::Live) {
+    let latest = live.latest.as_ref().map(|u| {
+        let (verdict, scores) = match &u.result {
+            Ok(s) => (
+                serde_json::to_value(s.quality.verdict).unwrap_or_default(),
+                s.scores
+                    .iter()
+                    .map(|t| serde_json::json!({"task": t.task, "score": t.score}))
+                    .collect(),
+            ),
+            Err(e) => (serde_json::json!({"error": e}), Vec::new()),
+        };
+        serde_json::json!({"atS": u.at_s, "lagMs": u.lag_ms, "verdict": verdict, "scores": scores})
+    });
+    publish_json(
+        "aculaLive",
+        &serde_json::json!({
+            "updates": live.lags_ms.len(),
+            "lagsMs": live.lags_ms,
+            "skipped": live.skipped,
+            "latest": latest,
+        }),
+    );
 }
 
 /// Saves `bytes` as the file `name` (the browser's download).

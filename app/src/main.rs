@@ -8,6 +8,8 @@ mod analysis;
 mod api;
 mod browser;
 mod client;
+mod history;
+mod live;
 mod recorder;
 mod results;
 mod spectrogram;

@@ -23,6 +23,13 @@ use crate::spectrogram::colour;
 /// The longest recording, in seconds.
 pub const MAX_SECONDS: f64 = 30.0;
 
+/// Stage mode: how often the recording so far is handed over for a live screening, in seconds.
+pub const ROLLING_EVERY_S: f64 = 2.0;
+
+/// Stage mode: MediaRecorder's time slice, in milliseconds (the recording so far is at most this old
+/// when it is handed over).
+const SLICE_MS: i32 = 250;
+
 /// Containers tried in order.
 const TYPES: [&str; 4] = [
     "audio/webm;codecs=opus",
@@ -90,16 +97,19 @@ impl Recorder {
     }
 
     /// Starts recording; `done(name, bytes)` gets the recording when it stops, `failed` a one-line
-    /// message. `live` is the canvas for the live spectrogram.
+    /// message. `live` is the canvas for the live spectrogram. With `rolling` (stage mode), every
+    /// [`ROLLING_EVERY_S`] seconds it gets the recording so far (a complete file of the same container)
+    /// and the seconds recorded.
     pub fn start(
         self,
         live: Option<HtmlCanvasElement>,
         done: Callback<(String, js_sys::ArrayBuffer)>,
         failed: Callback<String>,
+        rolling: Option<Callback<(js_sys::ArrayBuffer, f64)>>,
     ) {
         self.state.set(RecState::Asking);
         leptos::task::spawn_local(async move {
-            if let Err(e) = self.begin(live, done, failed).await {
+            if let Err(e) = self.begin(live, done, failed, rolling).await {
                 self.state.set(RecState::Idle);
                 failed.run(e);
             }
@@ -120,6 +130,7 @@ impl Recorder {
         live: Option<HtmlCanvasElement>,
         done: Callback<(String, js_sys::ArrayBuffer)>,
         failed: Callback<String>,
+        rolling: Option<Callback<(js_sys::ArrayBuffer, f64)>>,
     ) -> Result<(), String> {
         let window = web_sys::window().ok_or("no window")?;
         let devices = window.navigator().media_devices().map_err(|_| {
@@ -179,13 +190,14 @@ impl Recorder {
         };
         recorder.set_ondataavailable(Some(on_data.as_ref().unchecked_ref()));
         let actual_type = recorder.mime_type();
+        let kept = chunks.clone();
         let on_stop = Closure::<dyn FnMut()>::new(move || {
             if let Some(s) = self.session.try_update_value(Option::take).flatten() {
                 s.release();
             }
             self.state.set(RecState::Idle);
             let parts = Array::new();
-            for b in chunks.borrow().iter() {
+            for b in kept.borrow().iter() {
                 parts.push(b);
             }
             let bag = BlobPropertyBag::new();
@@ -220,8 +232,17 @@ impl Recorder {
         });
         let tick = {
             let analyser = analyser.clone();
+            let chunks = chunks.clone();
+            let mime = recorder.mime_type();
+            let mut handed = 0.0;
             Closure::<dyn FnMut()>::new(move || {
                 let seconds = (perf.now() - t0) / 1000.0;
+                if let Some(cb) = rolling {
+                    if seconds - handed >= ROLLING_EVERY_S && !chunks.borrow().is_empty() {
+                        handed = seconds;
+                        hand_over(&chunks.borrow(), &mime, seconds, cb);
+                    }
+                }
                 let level_db = level(&analyser);
                 self.state.set(RecState::Recording { seconds, level_db });
                 if let (Some(ctx), Some(c)) = (&live_ctx, &live) {
@@ -238,7 +259,11 @@ impl Recorder {
                 50,
             )
             .map_err(|e| js_message(&e))?;
-        recorder.start().map_err(|e| js_message(&e))?;
+        match rolling {
+            Some(_) => recorder.start_with_time_slice(SLICE_MS),
+            None => recorder.start(),
+        }
+        .map_err(|e| js_message(&e))?;
         self.state.set(RecState::Recording {
             seconds: 0.0,
             level_db: -100.0,
@@ -254,6 +279,25 @@ impl Recorder {
         })));
         Ok(())
     }
+}
+
+/// Hands the recording so far (`chunks` joined into one file of type `mime`) to `cb` with the
+/// seconds recorded.
+fn hand_over(chunks: &[Blob], mime: &str, seconds: f64, cb: Callback<(js_sys::ArrayBuffer, f64)>) {
+    let parts = Array::new();
+    for b in chunks {
+        parts.push(b);
+    }
+    let bag = BlobPropertyBag::new();
+    bag.set_type(mime);
+    let Ok(blob) = Blob::new_with_blob_sequence_and_options(&parts, &bag) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        if let Ok(buf) = JsFuture::from(blob.array_buffer()).await {
+            cb.run((buf.unchecked_into(), seconds));
+        }
+    });
 }
 
 /// The RMS level of the analyser's current window in dBFS.

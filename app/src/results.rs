@@ -111,7 +111,7 @@ pub fn cough_line(segments: &[acula_core::screen::Segment]) -> Option<String> {
 }
 
 /// The verdict as a headline.
-fn verdict_title(v: Verdict) -> &'static str {
+pub fn verdict_title(v: Verdict) -> &'static str {
     match v {
         Verdict::Ok => "Recording quality: good",
         Verdict::NoSound => "No sound in the recording",

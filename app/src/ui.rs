@@ -9,12 +9,14 @@
 //! recording kind chosen at the start).
 
 mod examples;
+mod history;
 mod inputs;
 mod kinds;
 mod language;
 mod model_panel;
 mod recording;
 mod settings;
+mod stage;
 mod status;
 
 use std::sync::Arc;
@@ -27,21 +29,24 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
-use crate::analysis::analyse;
+use crate::analysis::{analyse, decode_tail};
 use crate::browser;
 use crate::client::Client;
+use crate::live::{Live, WINDOW_S};
 use crate::net;
 use crate::protocol::BackendChoice;
 use crate::results::ResultPanel;
 use crate::spectrogram;
 use crate::state::{ModelState, PageState};
 use examples::Examples;
+use history::History;
 use inputs::Inputs;
 use kinds::KindPicker;
 use language::{LabelsPanel, SearchPanel, TextStatus};
 use model_panel::ModelPanel;
 use recording::{Facts, Spectrogram};
 use settings::Settings;
+use stage::{LiveResults, StageQr};
 use status::StatusLine;
 
 /// The whole page.
@@ -125,6 +130,43 @@ pub fn App() -> impl IntoView {
             }
         });
     };
+    // Stage mode: screen the last seconds of the recording so far, when the analyser is free.
+    let live = RwSignal::new(Live::default());
+    let recording_now = RwSignal::new(false);
+    Effect::new(move |was: Option<bool>| {
+        let now = recording_now.get();
+        if now && was == Some(false) {
+            live.update(Live::reset);
+        }
+        now
+    });
+    let on_rolling = move |(buffer, at_s): (js_sys::ArrayBuffer, f64)| {
+        let handed = browser::now_ms();
+        let Some(need) = model.with_untracked(|m| m.ready().map(|_| m.needs_kind())) else {
+            return;
+        };
+        let kind = page.with_untracked(PageState::kind);
+        if need && kind.is_none() {
+            return;
+        }
+        if !live
+            .try_update(|l| l.take_turn(handed, at_s))
+            .unwrap_or(false)
+        {
+            browser::publish_live(&live.get_untracked());
+            return;
+        }
+        spawn_local(async move {
+            match decode_tail(&buffer, WINDOW_S).await {
+                Ok((mono, rate)) => {
+                    let id = client.screen(&mono, rate, if need { kind } else { None }, false);
+                    live.update(|l| l.asked(id));
+                }
+                Err(_) => live.update(Live::gave_up),
+            }
+        });
+    };
+
     let switch_backend = move |choice: BackendChoice| {
         if let Some(url) = bundle.get_value() {
             client.load(url, choice);
@@ -146,6 +188,13 @@ pub fn App() -> impl IntoView {
         let Some(o) = client.outcome.get() else {
             return;
         };
+        if live
+            .try_update(|l| l.answered(&o, browser::now_ms()))
+            .unwrap_or(false)
+        {
+            browser::publish_live(&live.get_untracked());
+            return;
+        }
         let screening = o.result.as_ref().ok().map(|(s, _)| s.clone());
         if !page.try_update(|p| p.outcome_received(o)).unwrap_or(false) {
             return;
@@ -183,7 +232,13 @@ pub fn App() -> impl IntoView {
                 on_file=Callback::new(take_file)
                 on_recording=Callback::new(move |(name, buf)| take(name, buf))
                 on_error=Callback::new(move |msg| page.update(|p| p.failed(msg)))
+                stage=conference
+                on_rolling=Callback::new(on_rolling)
+                active=recording_now
             />
+            {move || conference.get().then(|| view! {
+                <LiveResults live=live active=recording_now model=model />
+            })}
             <Examples model=model busy=busy on_play=Callback::new(play_example) />
             <StatusLine page=page model=model />
             <Spectrogram canvas=canvas recording=recording outcome=outcome />
@@ -199,7 +254,9 @@ pub fn App() -> impl IntoView {
             <LabelsPanel client=client model=model outcome=outcome text_url=text_url.clone() />
             <TextStatus client=client />
             <SearchPanel client=client model=model bundle=bundle.get_value() text_url=text_url />
+            <History outcome=outcome model=model kind=kind recording=recording />
             <Settings conference=conference />
+            {move || conference.get().then(|| view! { <StageQr address=browser::page_address() /> })}
         </main>
         <footer>
             <p class="muted">"acula: open-source research software. No analytics, no third-party requests; nothing you record or upload leaves this device unless you download it."</p>

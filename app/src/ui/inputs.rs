@@ -21,6 +21,13 @@ pub fn Inputs(
     on_recording: Callback<(String, js_sys::ArrayBuffer)>,
     /// Recording failed: one line.
     on_error: Callback<String>,
+    /// Stage mode: the recording so far and its seconds, every two seconds while recording.
+    #[prop(into)]
+    stage: Signal<bool>,
+    /// Gets the recording so far in stage mode.
+    on_rolling: Callback<(js_sys::ArrayBuffer, f64)>,
+    /// Set while a recording runs (or the microphone is asked for).
+    active: RwSignal<bool>,
 ) -> impl IntoView {
     let recorder = Recorder::new();
     let live = NodeRef::<Canvas>::new();
@@ -32,11 +39,13 @@ pub fn Inputs(
             RecState::Recording { .. } | RecState::Asking
         )
     };
+    Effect::new(move |_| active.set(recording()));
     let on_record = move |_| {
         if recording() {
             recorder.stop();
         } else {
-            recorder.start(live.get_untracked(), on_recording, on_error);
+            let rolling = stage.get_untracked().then_some(on_rolling);
+            recorder.start(live.get_untracked(), on_recording, on_error, rolling);
         }
     };
     let on_change = move |ev: ev::Event| {

@@ -1,0 +1,160 @@
+//! Stage mode (conference mode): the live scores while recording (`#live-results`, in large type,
+//! updated every two seconds on the last six) and the page's own address as a QR code (`#qr`, made
+//! on this device by the `qrcode` crate and drawn on a canvas), so visitors can open it on their
+//! phones.
+
+use acula_core::bundle::Manifest;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use qrcode::{Color, EcLevel, QrCode};
+use wasm_bindgen::JsCast;
+use web_sys::CanvasRenderingContext2d;
+
+use crate::live::{Live, WINDOW_S};
+use crate::recorder::ROLLING_EVERY_S;
+use crate::results::verdict_title;
+use crate::state::ModelState;
+
+/// Modules of white around the code (the standard's quiet zone).
+const QUIET: usize = 4;
+/// Canvas pixels per module.
+const SCALE: usize = 6;
+
+/// Draws `text` as a QR code on `canvas`; the error says why it could not.
+pub fn draw_qr(canvas: &web_sys::HtmlCanvasElement, text: &str) -> Result<usize, String> {
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
+        .map_err(|e| format!("the address cannot be drawn as a QR code ({e})"))?;
+    let n = code.width();
+    let side = (n + 2 * QUIET) * SCALE;
+    canvas.set_width(side as u32);
+    canvas.set_height(side as u32);
+    let ctx: CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or("this browser cannot draw on a canvas")?;
+    ctx.set_fill_style_str("#fff");
+    ctx.fill_rect(0.0, 0.0, side as f64, side as f64);
+    ctx.set_fill_style_str("#000");
+    for (i, c) in code.to_colors().iter().enumerate() {
+        if *c == Color::Dark {
+            let (x, y) = (i % n + QUIET, i / n + QUIET);
+            ctx.fill_rect(
+                (x * SCALE) as f64,
+                (y * SCALE) as f64,
+                SCALE as f64,
+                SCALE as f64,
+            );
+        }
+    }
+    Ok(n)
+}
+
+/// The page's address as a QR code, with the address in words.
+#[component]
+pub fn StageQr(
+    /// The address.
+    address: String,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    let problem = RwSignal::new(None::<String>);
+    let text = address.clone();
+    Effect::new(move |_| {
+        if let Some(c) = canvas.get() {
+            if let Err(e) = draw_qr(&c, &text) {
+                problem.set(Some(e));
+            }
+        }
+    });
+    view! {
+        <div class="stage-qr" id="stage-qr">
+            <canvas id="qr" node_ref=canvas role="img" aria-label=format!("QR code of this page's address, {address}")></canvas>
+            <p>
+                "Open this page on your phone: scan the code, or go to "<strong id="qr-address">{address.clone()}</strong>
+                ". Everything runs on the phone itself."
+                {move || problem.get().map(|p| view! { <span class="error">" "{p}</span> })}
+            </p>
+        </div>
+    }
+}
+
+/// The scores of the last window, in large type.
+fn update_view(live: &Live, manifest: Option<&Manifest>) -> AnyView {
+    let Some(u) = &live.latest else {
+        return view! {
+            <p class="live-score">{format!("The first scores come after {ROLLING_EVERY_S:.0} seconds…")}</p>
+        }
+        .into_any();
+    };
+    let lines: Vec<String> = match &u.result {
+        Err(e) => vec![format!("Not analysed: {e}")],
+        Ok(s) if !s.quality.is_ok() => vec![verdict_title(s.quality.verdict).to_string()],
+        Ok(s) => {
+            let shown: Vec<_> = s.scores.iter().filter(|t| !t.research).collect();
+            let shown = if shown.is_empty() {
+                s.scores.iter().collect()
+            } else {
+                shown
+            };
+            if shown.is_empty() {
+                vec!["No screening task for this kind of sound".to_string()]
+            } else {
+                shown
+                    .iter()
+                    .map(|t| {
+                        let name = manifest
+                            .and_then(|m| m.tasks.iter().find(|x| x.id == t.task))
+                            .map_or(t.task.as_str(), |x| x.name.as_str());
+                        format!("{name}: {:.2}", t.score)
+                    })
+                    .collect()
+            }
+        }
+    };
+    let lag = live
+        .median_lag_ms()
+        .map_or(String::new(), |m| format!(" · median {:.2} s", m / 1000.0));
+    let skipped = match live.skipped {
+        0 => String::new(),
+        n => format!(
+            " · {n} update{} skipped while the analyser was busy",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    let when = format!(
+        "The {WINDOW_S:.0} s up to {:.1} s into the recording; shown {:.2} s after it was handed over{lag}{skipped}.",
+        u.at_s,
+        u.lag_ms / 1000.0
+    );
+    view! {
+        {lines.into_iter().map(|l| view! { <p class="live-score">{l}</p> }).collect_view()}
+        <p class="muted" id="live-when">{when}</p>
+    }
+    .into_any()
+}
+
+/// `#live-results`: while recording in stage mode (and after, until the next recording), the latest
+/// live scores.
+#[component]
+pub fn LiveResults(
+    /// The live screening.
+    #[prop(into)]
+    live: Signal<Live>,
+    /// Whether a recording is running.
+    #[prop(into)]
+    active: Signal<bool>,
+    /// The model (task names).
+    #[prop(into)]
+    model: Signal<ModelState>,
+) -> impl IntoView {
+    let shown = move || active.get() || live.with(|l| l.latest.is_some());
+    view! {
+        <Show when=shown>
+            <section id="live-results" class="live-results" aria-live="polite" aria-labelledby="live-title">
+                <h2 id="live-title">{format!("Live: the last {WINDOW_S:.0} seconds")}</h2>
+                {move || live.with(|l| model.with(|m| update_view(l, m.ready().map(|r| &r.manifest))))}
+            </section>
+        </Show>
+    }
+}
