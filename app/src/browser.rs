@@ -16,12 +16,34 @@ fn page_url() -> Option<web_sys::Url> {
     web_sys::Url::new(&href).ok()
 }
 
-/// The browser's preferred language tag ("en-GB", "ru"), "en" when it says none.
-pub fn locale() -> String {
-    web_sys::window()
-        .and_then(|w| w.navigator().language())
-        .filter(|l| !l.is_empty())
-        .unwrap_or_else(|| "en".to_string())
+/// Where the language switch's choice is kept (`localStorage`).
+const LANG_SETTING: &str = "acula.lang";
+
+/// The language chosen with the switch on an earlier visit.
+pub fn remembered_lang() -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(LANG_SETTING)
+        .ok()?
+}
+
+/// Remembers the switch's choice (nothing happens where the browser keeps no settings).
+pub fn remember_lang(lang: crate::i18n::Lang) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(LANG_SETTING, lang.code());
+    }
+}
+
+/// `<html lang>` and the document's title in `lang`.
+pub fn set_document_lang(lang: crate::i18n::Lang) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(html) = doc.document_element() {
+        let _ = html.set_attribute("lang", lang.code());
+    }
+    doc.set_title(&crate::i18n::tr(lang, "page.title", &[]));
 }
 
 /// The page's address without its query or fragment (what a visitor opens on a phone).

@@ -245,7 +245,7 @@ impl Client {
             backend,
         };
         self.model.set(ModelState::Loading {
-            message: "Starting the analyser…".into(),
+            message: "progress.starting".into(),
             loaded: 0,
             total: 0,
         });
@@ -302,7 +302,7 @@ impl Client {
             .with_untracked(|t| !matches!(t, TextModel::Ready(_) | TextModel::Used))
         {
             self.text.set(TextModel::Loading {
-                message: "Preparing the text model…".into(),
+                message: "progress.text.preparing".into(),
                 loaded: 0,
                 total: 0,
             });

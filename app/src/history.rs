@@ -14,6 +14,8 @@ use acula_core::screen::{Screening, SegmentKind};
 use acula_core::RecordingKind;
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{number, Lang};
+
 /// The version of an entry's JSON (a newer page reads older entries; an entry of a newer version is
 /// counted as unreadable, not guessed at).
 pub const ENTRY_FORMAT: u32 = 1;
@@ -156,14 +158,15 @@ impl Entry {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Its scores in one line: "COVID-19 0.31, Asthma 0.12" (or the verdict's sentence).
-    pub fn summary(&self) -> String {
+    /// Its scores in one line in `lang`: "COVID-19 0.31, Asthma 0.12" (or the verdict's sentence,
+    /// as it was kept).
+    pub fn summary(&self, lang: Lang) -> String {
         if self.scores.is_empty() {
             return self.message.clone();
         }
         self.scores
             .iter()
-            .map(|s| format!("{} {:.2}", s.name, s.score))
+            .map(|s| format!("{} {}", s.name, number(lang, f64::from(s.score), 2)))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -379,7 +382,8 @@ mod tests {
             .clone();
         assert_eq!(e.scores[0].name, task);
         assert_eq!(e.reports, vec!["A dry cough.".to_string()]);
-        assert_eq!(e.summary(), format!("{task} 0.25"));
+        assert_eq!(e.summary(Lang::En), format!("{task} 0.25"));
+        assert_eq!(e.summary(Lang::Ru), format!("{task} 0,25"));
         assert_eq!(Entry::parse(&e.to_json()), Some(e.clone()));
         // A newer format, or a damaged record, is not guessed at.
         let mut newer = e.clone();
@@ -398,7 +402,7 @@ mod tests {
         s.scores.clear();
         s.quality.message = "Too quiet.".into();
         let e = Entry::new(1.0, "t".into(), "a.wav", None, &s, &manifest(), false);
-        assert_eq!(e.summary(), "Too quiet.");
+        assert_eq!(e.summary(Lang::En), "Too quiet.");
         assert!(trends(&[e]).is_empty());
     }
 

@@ -2,6 +2,7 @@
 //! messages between them and fetching with the Cache API. Nothing here needs the model, so the page's
 //! module links this library without burn.
 
+pub mod i18n;
 pub mod net;
 pub mod protocol;
 

@@ -16,7 +16,7 @@ mod spectrogram;
 mod state;
 mod ui;
 
-use acula_app::{net, protocol};
+use acula_app::{i18n, net, protocol};
 
 fn main() {
     acula_app::start_module();

@@ -15,8 +15,10 @@ use leptos::prelude::*;
 use serde::Serialize;
 
 use crate::browser::{download, wav_bytes};
+use crate::i18n::{number, plural, tr, Lang};
 use crate::protocol::BackendChoice;
 use crate::state::{Decoded, ModelState, Outcome};
+use crate::ui::recording::span;
 use listing::Listing;
 use tasks::Tasks;
 
@@ -75,13 +77,10 @@ pub fn result_json(
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
-/// Today's date and time, as the browser's clock says, in UTC ("2026-12-01 14:05 UTC").
-fn now_words() -> String {
-    let iso = String::from(js_sys::Date::new_0().to_iso_string());
-    match (iso.get(..10), iso.get(11..16)) {
-        (Some(d), Some(t)) => format!("{d} {t} UTC"),
-        _ => iso,
-    }
+/// Today's date and time, as the browser's clock says, in `lang`'s conventions and the browser's
+/// time zone.
+fn now_words(lang: Lang) -> String {
+    crate::ui::history::local_time(lang, js_sys::Date::now())
 }
 
 /// Opens the browser's print dialog (the print stylesheet keeps the results, the spectrogram and
@@ -94,33 +93,58 @@ fn print_page() {
 
 /// "Screened on the 3 coughs found: 0.52–0.91 s, …" (`None` when no cough was found or the
 /// recording was not screened as a cough).
-pub fn cough_line(segments: &[acula_core::screen::Segment]) -> Option<String> {
+pub fn cough_line(lang: Lang, segments: &[acula_core::screen::Segment]) -> Option<String> {
     let spans: Vec<String> = segments
         .iter()
         .filter(|s| s.kind == acula_core::screen::SegmentKind::Cough)
-        .map(|s| format!("{:.2}–{:.2} s", s.start, s.end))
+        .map(|s| span(lang, s.start, s.end))
         .collect();
-    match spans.len() {
-        0 => None,
-        1 => Some(format!("Screened on the one cough found: {}.", spans[0])),
-        n => Some(format!(
-            "Screened on the {n} coughs found: {}.",
-            spans.join(", ")
-        )),
+    (!spans.is_empty()).then(|| {
+        plural(
+            lang,
+            "coughs.screened",
+            spans.len() as u64,
+            &[("spans", &spans.join(", "))],
+        )
+    })
+}
+
+/// The verdict's catalogue key.
+fn verdict_key(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ok => "ok",
+        Verdict::NoSound => "no_sound",
+        Verdict::TooQuiet => "too_quiet",
+        Verdict::Clipped => "clipped",
+        Verdict::TooShort => "too_short",
+        Verdict::TooLong => "too_long",
+        Verdict::NoCough => "no_cough",
     }
 }
 
 /// The verdict as a headline.
-pub fn verdict_title(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Ok => "Recording quality: good",
-        Verdict::NoSound => "No sound in the recording",
-        Verdict::TooQuiet => "The recording is too quiet",
-        Verdict::Clipped => "The recording is distorted (clipped)",
-        Verdict::TooShort => "The recording is too short",
-        Verdict::TooLong => "The recording is too long",
-        Verdict::NoCough => "No cough found in the recording",
-    }
+pub fn verdict_title(lang: Lang, v: Verdict) -> String {
+    tr(lang, &format!("verdict.{}.title", verdict_key(v)), &[])
+}
+
+/// The verdict's sentence (what is wrong and what to do) in `lang`, from the quality check's
+/// measurements and the bundle's limits.
+pub fn verdict_message(
+    lang: Lang,
+    q: &Quality,
+    limits: &acula_core::quality::QualityConfig,
+) -> String {
+    tr(
+        lang,
+        &format!("verdict.{}.message", verdict_key(q.verdict)),
+        &[
+            ("seconds", &number(lang, q.seconds, 1)),
+            ("min", &number(lang, limits.min_seconds, 1)),
+            ("max", &number(lang, limits.max_seconds, 0)),
+            ("active", &number(lang, q.active_dbfs.max(-200.0), 0)),
+            ("clipped", &number(lang, q.clipped_fraction * 100.0, 1)),
+        ],
+    )
 }
 
 /// The results of one screening.
@@ -132,14 +156,20 @@ pub fn Results(
     recording: Option<RecordingKind>,
     show_research: RwSignal<bool>,
     on_download: Callback<()>,
+    /// The page's language when the results were laid out.
+    lang: Lang,
 ) -> impl IntoView {
+    let l = lang;
     let q = screening.quality.clone();
     let ok = q.is_ok();
-    let title = verdict_title(q.verdict);
+    let title = verdict_title(l, q.verdict);
+    let message = verdict_message(l, &q, &manifest.quality);
     let listing = Listing::new(&screening, &manifest.tasks, recording);
     let kind_note = match (&recording, ok && listing.is_empty()) {
-        (Some(r), true) => Some(format!(
-            "This model has no screening task for {r} recordings; only similar reports are shown."
+        (Some(r), true) => Some(tr(
+            l,
+            "results.no_task",
+            &[("kind", &tr(l, &format!("kind.{}.plain", r.id()), &[]))],
         )),
         _ => None,
     };
@@ -147,20 +177,22 @@ pub fn Results(
         .reports
         .iter()
         .map(|r| {
-            let origin = format!(
-                "similarity {:.2} · written for {} {}{}",
-                r.similarity,
-                r.dataset,
-                r.record_id,
+            let origin = tr(
+                l,
                 if r.synthetic {
-                    " (synthetic recording)"
+                    "report.origin.synthetic"
                 } else {
-                    ""
-                }
+                    "report.origin"
+                },
+                &[
+                    ("similarity", &number(l, f64::from(r.similarity), 2)),
+                    ("dataset", &r.dataset),
+                    ("record", &r.record_id),
+                ],
             );
             view! {
                 <li class="report">
-                    <p>{r.text.clone()}</p>
+                    <p lang="en">{r.text.clone()}</p>
                     <p class="muted">{origin}</p>
                 </li>
             }
@@ -168,17 +200,25 @@ pub fn Results(
         .collect_view();
     let has_reports = !screening.reports.is_empty();
     let has_tasks = !listing.is_empty();
-    let coughs = cough_line(&screening.segments);
-    let printed = format!(
-        "Screened on {} on this device, with the model {} {}{}. Recording kind: {}. No server was involved.",
-        now_words(),
-        manifest.name,
-        manifest.version,
-        manifest
-            .created
-            .get(..10)
-            .map_or(String::new(), |d| format!(" (built {d})")),
-        recording.map_or("not given (every task)", |r| r.label()),
+    let coughs = cough_line(l, &screening.segments);
+    let built = manifest
+        .created
+        .get(..10)
+        .map_or(String::new(), |d| tr(l, "print.built", &[("date", d)]));
+    let kind_words = recording.map_or_else(
+        || tr(l, "print.kind_none", &[]),
+        |r| tr(l, &format!("kind.{}", r.id()), &[]),
+    );
+    let printed = tr(
+        l,
+        "print.line",
+        &[
+            ("when", &now_words(l)),
+            ("name", &manifest.name),
+            ("version", &manifest.version),
+            ("built", &built),
+            ("kind", &kind_words),
+        ],
     );
     let contributions = screening
         .contributions
@@ -195,51 +235,60 @@ pub fn Results(
                         .map_or(task.as_str(), |t| t.name.as_str());
                     // A change under half a thousandth reads as none (not as "-0.000").
                     let d = if d.abs() < 5e-4 { 0.0 } else { *d };
-                    format!("{name} {d:+.3}")
+                    let sign = if d > 0.0 {
+                        "+"
+                    } else if d < 0.0 {
+                        "−"
+                    } else {
+                        "±"
+                    };
+                    format!("{name} {sign}{}", number(l, f64::from(d.abs()), 3))
                 })
                 .collect();
-            let text = format!("{:.2}–{:.2} s: {}", c.start, c.end, parts.join(", "));
+            let text = format!("{}: {}", span(l, c.start, c.end), parts.join(", "));
             view! { <li>{text}</li> }
         })
         .collect::<Vec<_>>();
     view! {
         <section id="results" aria-labelledby="results-title">
             <div id="print-summary" class="print-only">
-                <p class="print-title">"acula — summary of a screening"</p>
+                <p class="print-title">{tr(l, "print.title", &[])}</p>
                 <p>{printed}</p>
-                <p><strong>{manifest.intended_use.clone()}</strong></p>
+                <p><strong lang="en">{manifest.intended_use.clone()}</strong></p>
             </div>
-            <h2 id="results-title">"Results"</h2>
+            <h2 id="results-title">{tr(l, "results.title", &[])}</h2>
             <div class="quality" class:bad=!ok id="quality" data-verdict=serde_json::to_value(q.verdict).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()>
                 <h3>{title}</h3>
-                <p>{q.message.clone()}</p>
-                <p class="muted">{format!(
-                    "{:.1} s · peak {:.0} dBFS · loud parts {:.0} dBFS · {:.1} % clipped",
-                    q.seconds, q.peak_dbfs.max(-200.0), q.active_dbfs.max(-200.0), q.clipped_fraction * 100.0
-                )}</p>
+                <p>{message}</p>
+                <p class="muted">{tr(l, "quality.facts", &[
+                    ("seconds", &number(l, q.seconds, 1)),
+                    ("peak", &number(l, q.peak_dbfs.max(-200.0), 0)),
+                    ("active", &number(l, q.active_dbfs.max(-200.0), 0)),
+                    ("clipped", &number(l, q.clipped_fraction * 100.0, 1)),
+                ])}</p>
             </div>
             {kind_note.map(|n| view! { <p class="notice">{n}</p> })}
             {coughs.map(|c| view! { <p id="coughs" class="muted">{c}</p> })}
             {ok.then(|| view! {
                 {has_tasks.then(|| view! {
-                    <h3>"Screening"</h3>
-                    <Tasks listing=listing show_research=show_research />
+                    <h3>{tr(l, "results.screening", &[])}</h3>
+                    <Tasks listing=listing show_research=show_research lang=l />
                 })}
                 {(!contributions.is_empty()).then(|| view! {
-                    <h3>"What drove the scores"</h3>
-                    <p class="muted">"Each part's contribution: the score minus the score without that part (for a cough, the other coughs alone; for other sounds, that second silenced). The band under the spectrogram shows the first task: red raised it, blue lowered it."</p>
+                    <h3>{tr(l, "contributions.title", &[])}</h3>
+                    <p class="muted">{tr(l, "contributions.explain", &[])}</p>
                     <ul id="contributions">{contributions}</ul>
                 })}
                 {has_reports.then(|| view! {
-                    <h3>"Most similar clinical reports"</h3>
+                    <h3>{tr(l, "results.reports", &[])}</h3>
                     <ol class="reports" id="reports">{reports}</ol>
                 })}
             })}
-            <p class="muted">{format!("Analysed in {ms:.0} ms on this device.")}</p>
+            <p class="muted">{tr(l, "results.time", &[("ms", &number(l, ms, 0))])}</p>
             <p class="actions">
-                <button type="button" id="download" on:click=move |_| on_download.run(())>"Download result (JSON)"</button>
+                <button type="button" id="download" on:click=move |_| on_download.run(())>{tr(l, "results.download", &[])}</button>
                 " "
-                <button type="button" id="print" on:click=move |_| print_page()>"Print a summary for your doctor"</button>
+                <button type="button" id="print" on:click=move |_| print_page()>{tr(l, "results.print", &[])}</button>
             </p>
         </section>
     }
@@ -262,10 +311,12 @@ pub fn ResultPanel(
     #[prop(into)]
     recording: Signal<Option<Decoded>>,
 ) -> impl IntoView {
+    let lang = crate::ui::lang();
     let with_audio = RwSignal::new(false);
     // Research tasks are hidden until the user asks; the choice holds for the next recordings.
     let show_research = RwSignal::new(false);
     let result_view = move || {
+        let l = lang.get();
         let o = outcome.get()?;
         let (s, ms) = o.result.ok()?;
         let (manifest, backend) =
@@ -290,7 +341,7 @@ pub fn ResultPanel(
             }
         });
         Some(
-            view! { <Results screening=s manifest=manifest ms=ms recording=rec show_research=show_research on_download=on_download /> },
+            view! { <Results screening=s manifest=manifest ms=ms recording=rec show_research=show_research on_download=on_download lang=l /> },
         )
     };
     view! {
@@ -300,7 +351,7 @@ pub fn ResultPanel(
                 <label>
                     <input type="checkbox" id="download-audio" prop:checked=move || with_audio.get()
                         on:change=move |ev| with_audio.set(event_target_checked(&ev)) />
-                    " Also download the recording (WAV); it is left out unless you ask"
+                    " "{crate::ui::t("results.download_audio")}
                 </label>
             </p>
         </Show>

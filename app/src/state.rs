@@ -10,17 +10,18 @@ use acula_core::screen::Screening;
 use acula_core::RecordingKind;
 
 use crate::analysis::Analysis;
+use crate::i18n::{number, tr, Lang};
 use crate::protocol::{BackendChoice, Loaded};
 
 /// The largest file the page takes, in bytes (about 10 minutes of uncompressed audio).
 pub const MAX_FILE_BYTES: u64 = 200_000_000;
 
-/// Bytes for people: `1.5 MB`, `12 kB`.
-pub fn human_bytes(b: u64) -> String {
+/// Bytes for people in `lang`: `1.5 MB`, `1,5 МБ`.
+pub fn human_bytes_in(lang: Lang, b: u64) -> String {
     if b >= 1_000_000 {
-        format!("{:.1} MB", b as f64 / 1e6)
+        tr(lang, "unit.mb", &[("n", &number(lang, b as f64 / 1e6, 1))])
     } else {
-        format!("{:.0} kB", b as f64 / 1e3)
+        tr(lang, "unit.kb", &[("n", &number(lang, b as f64 / 1e3, 0))])
     }
 }
 
@@ -35,6 +36,8 @@ pub struct Query {
     pub conference: bool,
     /// `?recording=cough|breath|lung|heart`: the recording kind chosen at the start.
     pub recording: Option<RecordingKind>,
+    /// `?lang=en|ru`: the page's language (else the remembered choice, else the browser's).
+    pub lang: Option<String>,
 }
 
 impl Query {
@@ -47,6 +50,7 @@ impl Query {
                 .unwrap_or(BackendChoice::Auto),
             conference: get("conference").is_some_and(|v| v != "0"),
             recording: get("recording").and_then(|r| RecordingKind::from_id(&r)),
+            lang: get("lang"),
         }
     }
 }
@@ -111,29 +115,39 @@ impl ModelState {
     }
 
     /// The model line: name and version, backend, where it came from, load time; or what happens.
-    pub fn line(&self) -> String {
+    pub fn line(&self, lang: Lang) -> String {
         match self {
             Self::Ready(l) => {
                 let be = match (l.backend, &l.adapter) {
                     (BackendChoice::Webgpu, Some(a)) => format!("WebGPU ({a})"),
                     (BackendChoice::Webgpu, None) => "WebGPU".to_string(),
-                    _ => "CPU (WebAssembly)".to_string(),
+                    _ => tr(lang, "backend.cpu", &[]),
                 };
                 let src = if l.downloaded > 0 {
-                    format!("downloaded {}", human_bytes(l.downloaded))
+                    tr(
+                        lang,
+                        "model.downloaded",
+                        &[("size", &human_bytes_in(lang, l.downloaded))],
+                    )
                 } else {
-                    "from this device's cache".to_string()
+                    tr(lang, "model.cached", &[])
                 };
-                format!(
-                    "Model {} {} · runs on {be} · {src} · ready in {:.1} s",
-                    l.manifest.name,
-                    l.manifest.version,
-                    l.load_ms / 1000.0
+                tr(
+                    lang,
+                    "model.line",
+                    &[
+                        ("name", &l.manifest.name),
+                        ("version", &l.manifest.version),
+                        ("backend", &be),
+                        ("source", &src),
+                        ("seconds", &number(lang, l.load_ms / 1000.0, 1)),
+                    ],
                 )
             }
-            Self::Loading { message, .. } => message.clone(),
-            Self::Starting => "Starting the analyser…".into(),
-            Self::Failed(m) => format!("The model could not be loaded: {m}"),
+            // The analyser's progress lines are catalogue keys (anything else is shown as it is).
+            Self::Loading { message, .. } => tr(lang, message, &[]),
+            Self::Starting => tr(lang, "progress.starting", &[]),
+            Self::Failed(m) => tr(lang, "model.failed", &[("why", m)]),
         }
     }
 }
@@ -170,26 +184,35 @@ impl TextModel {
     }
 
     /// The line about the text model, when there is something to say.
-    pub fn line(&self) -> Option<String> {
+    pub fn line(&self, lang: Lang) -> Option<String> {
         match self {
             Self::Idle | Self::Used => None,
-            Self::Loading { message, .. } => Some(message.clone()),
+            Self::Loading { message, .. } => Some(tr(lang, message, &[])),
             Self::Ready(l) => {
                 let be = match l.backend {
-                    BackendChoice::Webgpu => "WebGPU",
-                    _ => "the CPU (WebAssembly)",
+                    BackendChoice::Webgpu => "WebGPU".to_string(),
+                    _ => tr(lang, "backend.cpu.text", &[]),
                 };
                 let src = if l.downloaded > 0 {
-                    format!("downloaded {}", human_bytes(l.downloaded))
+                    tr(
+                        lang,
+                        "model.downloaded",
+                        &[("size", &human_bytes_in(lang, l.downloaded))],
+                    )
                 } else {
-                    "from this device's cache".to_string()
+                    tr(lang, "model.cached", &[])
                 };
-                Some(format!(
-                    "Text model all-MiniLM-L6-v2 · runs on {be} · {src} · ready in {:.1} s",
-                    l.load_ms / 1000.0
+                Some(tr(
+                    lang,
+                    "text.line",
+                    &[
+                        ("backend", &be),
+                        ("source", &src),
+                        ("seconds", &number(lang, l.load_ms / 1000.0, 1)),
+                    ],
                 ))
             }
-            Self::Failed(m) => Some(format!("The text model could not be loaded: {m}")),
+            Self::Failed(m) => Some(tr(lang, "text.failed", &[("why", m)])),
         }
     }
 
@@ -385,13 +408,14 @@ impl PageState {
         matches!(self.stage, Stage::Decoding(_) | Stage::Screening)
     }
 
-    /// The user chose a file of `bytes` bytes: it is read, or refused (`false`) when over
-    /// [`MAX_FILE_BYTES`].
-    pub fn file_chosen(&mut self, name: &str, bytes: u64) -> bool {
+    /// The user chose a file of `bytes` bytes: it is read, or refused (`false`, the reason in
+    /// `lang`) when over [`MAX_FILE_BYTES`].
+    pub fn file_chosen(&mut self, name: &str, bytes: u64, lang: Lang) -> bool {
         if bytes > MAX_FILE_BYTES {
-            self.stage = Stage::Failed(format!(
-                "{name} is {}; the page takes files up to 200 MB (about 10 minutes of uncompressed audio)",
-                human_bytes(bytes)
+            self.stage = Stage::Failed(tr(
+                lang,
+                "file.too_big",
+                &[("name", name), ("size", &human_bytes_in(lang, bytes))],
             ));
             return false;
         }
@@ -479,23 +503,20 @@ impl PageState {
         true
     }
 
-    /// The status line for this state and `model`.
-    pub fn status(&self, model: &ModelState) -> Status {
+    /// The status line for this state and `model`, in `lang`.
+    pub fn status(&self, model: &ModelState, lang: Lang) -> Status {
+        let t = |key: &str| tr(lang, key, &[]);
         match (&self.stage, model) {
-            (Stage::Failed(m), _) => Status::error(format!("Could not analyse the recording: {m}")),
-            (Stage::Decoding(n), _) => Status::info(format!("Reading {n}…")),
-            (_, ModelState::Failed(m)) => {
-                Status::error(format!("The model could not be loaded: {m}"))
-            }
-            (Stage::Screening, _) => Status::info("Analysing the recording…"),
-            (Stage::Done, _) => Status::info("Analysis finished: results below."),
+            (Stage::Failed(m), _) => Status::error(tr(lang, "status.failed", &[("why", m)])),
+            (Stage::Decoding(n), _) => Status::info(tr(lang, "status.reading", &[("name", n)])),
+            (_, ModelState::Failed(m)) => Status::error(tr(lang, "model.failed", &[("why", m)])),
+            (Stage::Screening, _) => Status::info(t("status.analysing")),
+            (Stage::Done, _) => Status::info(t("status.done")),
             (Stage::Decoded, ModelState::Ready(_)) if model.needs_kind() && self.kind.is_none() => {
-                Status::info("Say what the recording is (above) to analyse it.")
+                Status::info(t("status.need_kind"))
             }
-            (Stage::Decoded, _) => Status::info("The recording is ready; waiting for the model…"),
-            (Stage::Idle, ModelState::Ready(_)) => {
-                Status::info("Ready. Record or choose a recording.")
-            }
+            (Stage::Decoded, _) => Status::info(t("status.waiting_model")),
+            (Stage::Idle, ModelState::Ready(_)) => Status::info(t("status.ready")),
             (
                 Stage::Idle,
                 ModelState::Loading {
@@ -503,14 +524,21 @@ impl PageState {
                     loaded,
                     total,
                 },
-            ) if *total > 0 => Status::info(format!(
-                "{message} {} of {} ({:.0} %)",
-                human_bytes(*loaded),
-                human_bytes(*total),
-                *loaded as f64 * 100.0 / *total as f64
+            ) if *total > 0 => Status::info(tr(
+                lang,
+                "status.progress",
+                &[
+                    ("what", &t(message)),
+                    ("done", &human_bytes_in(lang, *loaded)),
+                    ("total", &human_bytes_in(lang, *total)),
+                    (
+                        "percent",
+                        &number(lang, *loaded as f64 * 100.0 / *total as f64, 0),
+                    ),
+                ],
             )),
-            (Stage::Idle, ModelState::Loading { message, .. }) => Status::info(message.clone()),
-            (Stage::Idle, ModelState::Starting) => Status::info("Starting the analyser…"),
+            (Stage::Idle, ModelState::Loading { message, .. }) => Status::info(t(message)),
+            (Stage::Idle, ModelState::Starting) => Status::info(t("progress.starting")),
         }
     }
 }

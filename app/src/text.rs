@@ -121,12 +121,17 @@ async fn fetch_checked(
     let total: u64 = missing.iter().map(|m| m.2.bytes).sum();
     let mut done = 0u64;
     let mut last_post = 0u64;
-    let message = format!("Downloading {what}…");
+    // The progress line is a catalogue key; the page says it in its language.
+    let message = if what.contains("text side") {
+        "progress.text.side"
+    } else {
+        "progress.text.downloading"
+    };
     for (name, url, entry) in missing {
         let bytes = net::fetch_bytes(&url, false, |n| {
             if done + n > last_post + total / 200 {
                 last_post = done + n;
-                progress(&message, done + n, total);
+                progress(message, done + n, total);
             }
         })
         .await
@@ -143,7 +148,7 @@ async fn fetch_checked(
             ));
         }
         done += bytes.len() as u64;
-        progress(&message, done, total);
+        progress(message, done, total);
         if let Some(c) = &cache {
             if let Err(e) = net::put(c, &url, &bytes).await {
                 leptos::logging::warn!("{e}");
@@ -215,7 +220,7 @@ async fn tower(
         }
     }
     let t0 = crate::worker::now_ms();
-    progress("Checking the text model…", 0, 0);
+    progress("progress.text.checking", 0, 0);
     let cache = net::open(net::BUNDLE_CACHE).await.ok();
     let tower_url = format!("{text_url}tower.json");
     let tower_bytes = match net::fetch_bytes(&tower_url, true, |_| {}).await {
@@ -272,7 +277,7 @@ async fn tower(
         wasm_entry,
     ));
     let (mut files, downloaded, from_cache) = fetch_checked(wanted, "the text model").await?;
-    progress("Starting the text model…", 0, 0);
+    progress("progress.text.starting", 0, 0);
     let take = |files: &mut BTreeMap<String, Vec<u8>>, n: &str| files.remove(n).unwrap_or_default();
     let wasm = Uint8Array::from(take(&mut files, MODULE_WASM).as_slice());
     let import: Function = Reflect::get(&js_sys::global(), &"aculaTextModule".into())

@@ -9,12 +9,12 @@
 //! recording kind chosen at the start).
 
 mod examples;
-mod history;
+pub(crate) mod history;
 mod inputs;
 mod kinds;
 mod language;
 mod model_panel;
-mod recording;
+pub(crate) mod recording;
 mod settings;
 mod stage;
 mod status;
@@ -32,6 +32,7 @@ use web_sys::File;
 use crate::analysis::{analyse, decode_tail};
 use crate::browser;
 use crate::client::Client;
+use crate::i18n::{self, tr, Lang};
 use crate::live::{Live, WINDOW_S};
 use crate::net;
 use crate::protocol::BackendChoice;
@@ -49,11 +50,55 @@ use settings::Settings;
 use stage::{LiveResults, StageQr};
 use status::StatusLine;
 
+/// The page's language (provided by [`App`] to every component).
+pub fn lang() -> RwSignal<Lang> {
+    expect_context::<RwSignal<Lang>>()
+}
+
+/// The catalogue's message `key` in the page's language, as a text that follows the switch.
+pub fn t(key: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let l = lang();
+    move || tr(l.get(), key, &[])
+}
+
+/// "Language: [English | Русский]" (`#lang`); the choice is remembered on this device.
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    let lang = lang();
+    let choose = move |ev: leptos::ev::Event| {
+        if let Some(l) = Lang::from_tag(&event_target_value(&ev)) {
+            lang.set(l);
+            browser::remember_lang(l);
+        }
+    };
+    view! {
+        <p class="lang-switch">
+            <label for="lang">{t("lang.label")}</label>" "
+            <select id="lang" on:change=choose>
+                {Lang::ALL.into_iter().map(|l| view! {
+                    <option value=l.code() lang=l.code() prop:selected=move || lang.get() == l>{l.name()}</option>
+                }).collect_view()}
+            </select>
+        </p>
+    }
+}
+
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let client = Client::start();
     let query = browser::query();
+    let lang = RwSignal::new(Lang::pick(
+        query
+            .lang
+            .clone()
+            .or_else(browser::remembered_lang)
+            .as_deref(),
+        &i18n::preferred_languages(),
+    ));
+    provide_context(lang);
+    // The document follows the language: `<html lang>` and the title.
+    Effect::new(move |_| browser::set_document_lang(lang.get()));
+    let client = Client::start();
     let conference = RwSignal::new(query.conference);
     let bundle = browser::bundle_url(query.bundle.as_deref(), &browser::page_href());
     match &bundle {
@@ -93,7 +138,7 @@ pub fn App() -> impl IntoView {
     let take_file = move |file: File| {
         let name = file.name();
         let taken = page
-            .try_update(|p| p.file_chosen(&name, file.size() as u64))
+            .try_update(|p| p.file_chosen(&name, file.size() as u64, lang.get_untracked()))
             .unwrap_or(false);
         if !taken {
             return;
@@ -101,7 +146,9 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             match JsFuture::from(file.array_buffer()).await {
                 Ok(buf) => take(name, buf.unchecked_into()),
-                Err(_) => page.update(|p| p.failed("the file could not be read".into())),
+                Err(_) => {
+                    page.update(|p| p.failed(tr(lang.get_untracked(), "file.unreadable", &[])))
+                }
             }
         });
     };
@@ -218,12 +265,13 @@ pub fn App() -> impl IntoView {
         <div class="page" class:conference=move || conference.get()>
         <header>
             <h1>"acula"</h1>
-            <p class="tagline">"Cough, breath, lung and heart sounds, analysed entirely in your browser."</p>
+            <p class="tagline">{t("page.tagline")}</p>
+            <LanguageSwitch />
         </header>
         <main>
             <p class="notice intended-use" role="note">
-                <strong>"Research demonstration, not a diagnostic device. "</strong>
-                "The scores say how much a recording resembles recordings in the model's training data; they are not a diagnosis. Your recording never leaves this device."
+                <strong>{t("page.caveat.title")}" "</strong>
+                {t("page.caveat")}
             </p>
             <ModelPanel model=model on_switch=Callback::new(switch_backend) />
             <KindPicker kind=kind on_choose=Callback::new(move |k| page.update(|p| p.kind_chosen(k))) />
@@ -247,7 +295,7 @@ pub fn App() -> impl IntoView {
                 <label>
                     <input type="checkbox" id="explain" prop:checked=move || page.with(|p| p.explain())
                         on:change=move |ev| page.update(|p| p.set_explain(event_target_checked(&ev))) />
-                    " Show what drove each score (one more analysis per cough, or per second of other sounds)"
+                    " "{t("explain.label")}
                 </label>
             </p>
             <ResultPanel outcome=outcome model=model kind=kind recording=recording />
@@ -259,7 +307,7 @@ pub fn App() -> impl IntoView {
             {move || conference.get().then(|| view! { <StageQr address=browser::page_address() /> })}
         </main>
         <footer>
-            <p class="muted">"acula: open-source research software. No analytics, no third-party requests; nothing you record or upload leaves this device unless you download it."</p>
+            <p class="muted">{t("page.footer")}</p>
         </footer>
         </div>
     }

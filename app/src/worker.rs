@@ -272,7 +272,7 @@ struct Fetched {
 async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
     let cache = net::open(net::BUNDLE_CACHE).await.ok();
     let manifest_url = format!("{base}{MANIFEST}");
-    progress("Checking the model bundle…", 0, 0);
+    progress("progress.checking", 0, 0);
     let manifest_bytes = match net::fetch_bytes(&manifest_url, true, |_| {}).await {
         Ok(bytes) => bytes,
         // Offline (or the server is away): the copy kept at the last visit, if any.
@@ -311,15 +311,15 @@ async fn fetch_bundle(base: &str) -> Result<Fetched, String> {
             // At most ~200 progress messages per download.
             if done + n > last_post + total / 200 {
                 last_post = done + n;
-                progress("Downloading the model…", done + n, total);
+                progress("progress.downloading", done + n, total);
             }
         })
         .await?;
         done += bytes.len() as u64;
-        progress("Downloading the model…", done, total);
+        progress("progress.downloading", done, total);
         files.insert(name.clone(), bytes);
     }
-    progress("Verifying the model…", done, total);
+    progress("progress.verifying", done, total);
     let bundle = Bundle::new(&manifest_bytes, files).map_err(|e| e.to_string())?;
     // Only verified files are kept. A full quota is not an error: the page still works online, and
     // says why it will not work offline.
@@ -426,7 +426,7 @@ async fn gpu_device() -> Result<Device, String> {
 async fn gpu_screener(bundle: &Bundle) -> Result<Screener, String> {
     let device = gpu_device().await?;
     let screener = Screener::new(bundle, &device).map_err(|e| e.to_string())?;
-    progress("Preparing the GPU (one warm-up run)…", 0, 0);
+    progress("progress.warmup", 0, 0);
     screener.warm_up_async().await.map_err(|e| e.to_string())?;
     Ok(screener)
 }
@@ -454,7 +454,7 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
         s.not_kept = not_kept.clone();
     });
     crate::text::forget_bundle();
-    progress("Looking for a WebGPU adapter…", 0, 0);
+    progress("progress.adapter", 0, 0);
     let adapter = webgpu_adapter().await;
     let mut note = None;
     let (screener, backend, used_adapter) = match (&adapter, choice) {
@@ -484,7 +484,7 @@ async fn load(base: &str, choice: BackendChoice) -> Result<Reply, String> {
     let screener = match screener {
         Some(s) => s,
         None => {
-            progress("Loading the model on the CPU…", 0, 0);
+            progress("progress.cpu", 0, 0);
             Screener::new(&bundle, &Device::flex()).map_err(|e| e.to_string())?
         }
     };

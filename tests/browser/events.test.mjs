@@ -121,11 +121,12 @@ test('the print view: the summary with the date, the model and its caveat, the r
   assert.equal(await page.isVisible('#print-summary'), true);
   const summary = (await page.textContent('#print-summary')).replace(/\s+/g, ' ');
   console.log(`# print summary: ${summary}`);
-  assert.match(summary, /Screened on \d{4}-\d\d-\d\d \d\d:\d\d UTC on this device/);
+  // The date and time in the page's language and the browser's time zone ("Dec 1, 2026, 7:40 AM").
+  assert.match(summary, new RegExp(`Screened on [^.]*${new Date().getFullYear()}[^.]*\\d:\\d\\d[^.]* on this device`));
   assert.ok(summary.includes(`${MANIFEST.name} ${MANIFEST.version}`), summary);
   assert.ok(summary.includes(MANIFEST.intended_use.slice(0, 40)), summary);
   assert.match(summary, /Recording kind: Cough/);
-  for (const sel of ['.inputs', '.examples', '.settings', '.kinds', '.model', '#download', '#print', '#explain', '#status']) {
+  for (const sel of ['.inputs', '.examples', '.settings', '.kinds', '.model', '#download', '#print', '#explain', '#status', '#history', '#lang']) {
     assert.equal(await page.isVisible(sel), false, `${sel} is not printed`);
   }
   assert.equal(await page.isVisible('#results'), true);

@@ -82,10 +82,12 @@ export async function serveDist(prefix = '/', replace = {}) {
   };
 }
 
-/** Launches Debian's headless Chromium with the flags this machine needs. */
-export async function launch(extraArgs = []) {
+/** Launches Debian's headless Chromium with the flags this machine needs; `options` go to Playwright
+ *  (`locale: 'ru-RU'` sets the browser's language). */
+export async function launch(extraArgs = [], options = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'acula-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
+    ...options,
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: [

@@ -111,10 +111,11 @@ fn query_parameters_are_read_as_the_page_documents_them() {
 
 #[test]
 fn human_bytes_switches_to_megabytes_at_one_million() {
-    assert_eq!(human_bytes(12_345), "12 kB");
-    assert_eq!(human_bytes(999_999), "1000 kB");
-    assert_eq!(human_bytes(1_000_000), "1.0 MB");
-    assert_eq!(human_bytes(9_216_000), "9.2 MB");
+    assert_eq!(human_bytes_in(Lang::En, 12_345), "12 kB");
+    assert_eq!(human_bytes_in(Lang::En, 999_999), "1,000 kB");
+    assert_eq!(human_bytes_in(Lang::Ru, 9_216_000), "9,2 МБ");
+    assert_eq!(human_bytes_in(Lang::En, 1_000_000), "1.0 MB");
+    assert_eq!(human_bytes_in(Lang::En, 9_216_000), "9.2 MB");
 }
 
 #[test]
@@ -130,16 +131,19 @@ fn the_model_line_says_name_backend_source_and_time() {
     // The committed bundle's version changes with the bundle; the line quotes it.
     let version = manifest().version;
     assert_eq!(
-        ready_with(manifest(), "webgpu", Some("Intel Arc"), 9_216_000).line(),
+        ready_with(manifest(), "webgpu", Some("Intel Arc"), 9_216_000).line(Lang::En),
         format!("Model acula-default {version} · runs on WebGPU (Intel Arc) · downloaded 9.2 MB · ready in 1.2 s")
     );
     assert_eq!(
-        ready("cpu").line(),
+        ready("cpu").line(Lang::En),
         format!("Model acula-default {version} · runs on CPU (WebAssembly) · from this device's cache · ready in 1.2 s")
     );
-    assert_eq!(ModelState::Starting.line(), "Starting the analyser…");
     assert_eq!(
-        ModelState::Failed("HTTP 404".into()).line(),
+        ModelState::Starting.line(Lang::En),
+        "Starting the analyser…"
+    );
+    assert_eq!(
+        ModelState::Failed("HTTP 404".into()).line(Lang::En),
         "The model could not be loaded: HTTP 404"
     );
     let loading = ModelState::Loading {
@@ -147,7 +151,7 @@ fn the_model_line_says_name_backend_source_and_time() {
         loaded: 5,
         total: 10,
     };
-    assert_eq!(loading.line(), "Downloading the model…");
+    assert_eq!(loading.line(Lang::En), "Downloading the model…");
     assert_eq!(loading.progress(), Some((5, 10)));
     let unknown_size = ModelState::Loading {
         message: "Checking".into(),
@@ -162,7 +166,7 @@ fn the_model_line_says_name_backend_source_and_time() {
 #[test]
 fn a_file_over_200_mb_is_refused_with_its_size() {
     let mut page = PageState::new(None);
-    assert!(!page.file_chosen("big.wav", 200_000_001));
+    assert!(!page.file_chosen("big.wav", 200_000_001, Lang::En));
     assert_eq!(
         &page.stage,
         &Stage::Failed(
@@ -170,7 +174,7 @@ fn a_file_over_200_mb_is_refused_with_its_size() {
                 .into()
         )
     );
-    assert!(page.file_chosen("ok.wav", 200_000_000));
+    assert!(page.file_chosen("ok.wav", 200_000_000, Lang::En));
     assert_eq!(&page.stage, &Stage::Decoding("ok.wav".into()));
     assert!(page.busy());
 }
@@ -190,14 +194,14 @@ fn a_recording_is_screened_once_model_and_kind_are_there() {
     };
     assert!(page.screen_due(&loading).is_none(), "no model yet");
     assert_eq!(
-        page.status(&loading).text,
+        page.status(&loading, Lang::En).text,
         "The recording is ready; waiting for the model…"
     );
 
     let model = ready("cpu");
     assert!(page.screen_due(&model).is_none(), "the kind is needed");
     assert_eq!(
-        page.status(&model),
+        page.status(&model, Lang::En),
         Status {
             text: "Say what the recording is (above) to analyse it.".into(),
             error: false
@@ -211,7 +215,10 @@ fn a_recording_is_screened_once_model_and_kind_are_there() {
     assert_eq!(&page.stage, &Stage::Screening);
     assert_eq!(page.pending, Some(1));
     assert!(page.busy());
-    assert_eq!(page.status(&model).text, "Analysing the recording…");
+    assert_eq!(
+        page.status(&model, Lang::En).text,
+        "Analysing the recording…"
+    );
     assert!(page.screen_due(&model).is_none(), "asked once");
 
     assert!(
@@ -225,7 +232,7 @@ fn a_recording_is_screened_once_model_and_kind_are_there() {
     assert_eq!(&page.stage, &Stage::Done);
     assert_eq!(page.outcome().map(|o| o.id), Some(1));
     assert_eq!(
-        page.status(&model).text,
+        page.status(&model, Lang::En).text,
         "Analysis finished: results below."
     );
     assert!(page.screen_due(&model).is_none());
@@ -298,7 +305,7 @@ fn each_decode_is_a_new_recording_and_the_old_results_stay_until_it_is_screened(
         "nothing to screen while decoding"
     );
     assert_eq!(page.outcome().map(|o| o.id), Some(1));
-    assert_eq!(page.status(&model).text, "Reading a.wav…");
+    assert_eq!(page.status(&model, Lang::En).text, "Reading a.wav…");
 
     page.decoded(analysis("a.wav"));
     assert_eq!(page.recording().map(|d| d.serial), Some(2));
@@ -340,7 +347,7 @@ fn a_failed_screening_is_an_error_line() {
         &Stage::Failed("the analyser ran out of memory".into())
     );
     assert_eq!(
-        page.status(&model),
+        page.status(&model, Lang::En),
         Status {
             text: "Could not analyse the recording: the analyser ran out of memory".into(),
             error: true
@@ -353,18 +360,18 @@ fn the_status_line_puts_the_recording_first_then_the_model() {
     let failed_model = ModelState::Failed("HTTP 404".into());
     let mut page = PageState::new(None);
     assert_eq!(
-        page.status(&failed_model),
+        page.status(&failed_model, Lang::En),
         Status {
             text: "The model could not be loaded: HTTP 404".into(),
             error: true
         }
     );
     assert_eq!(
-        page.status(&ModelState::Starting).text,
+        page.status(&ModelState::Starting, Lang::En).text,
         "Starting the analyser…"
     );
     assert_eq!(
-        page.status(&ready("cpu")).text,
+        page.status(&ready("cpu"), Lang::En).text,
         "Ready. Record or choose a recording."
     );
     let downloading = ModelState::Loading {
@@ -373,7 +380,7 @@ fn the_status_line_puts_the_recording_first_then_the_model() {
         total: 3_000_000,
     };
     assert_eq!(
-        page.status(&downloading).text,
+        page.status(&downloading, Lang::En).text,
         "Downloading the model… 1.5 MB of 3.0 MB (50 %)"
     );
     let checking = ModelState::Loading {
@@ -381,19 +388,19 @@ fn the_status_line_puts_the_recording_first_then_the_model() {
         loaded: 0,
         total: 0,
     };
-    assert_eq!(page.status(&checking).text, "Checking the model…");
+    assert_eq!(page.status(&checking, Lang::En).text, "Checking the model…");
 
     page.failed("the microphone is blocked".into());
     assert_eq!(
-        page.status(&failed_model),
+        page.status(&failed_model, Lang::En),
         Status {
             text: "Could not analyse the recording: the microphone is blocked".into(),
             error: true
         }
     );
     page.decoding("a.wav");
-    assert_eq!(page.status(&failed_model).text, "Reading a.wav…");
-    assert!(!page.status(&failed_model).error);
+    assert_eq!(page.status(&failed_model, Lang::En).text, "Reading a.wav…");
+    assert!(!page.status(&failed_model, Lang::En).error);
 }
 
 #[test]
@@ -408,7 +415,7 @@ fn an_example_sets_its_kind_and_shows_its_title() {
 
 #[test]
 fn the_text_model_line_says_what_happens_and_where_it_runs() {
-    assert_eq!(TextModel::Idle.line(), None);
+    assert_eq!(TextModel::Idle.line(Lang::En), None);
     assert_eq!(TextModel::Idle.progress(), None);
     let loading = TextModel::Loading {
         message: "Downloading the text model…".into(),
@@ -418,7 +425,7 @@ fn the_text_model_line_says_what_happens_and_where_it_runs() {
     assert!(loading.loading());
     assert_eq!(loading.progress(), Some((5, 10)));
     assert_eq!(
-        loading.line().as_deref(),
+        loading.line(Lang::En).as_deref(),
         Some("Downloading the text model…")
     );
     let ready = |backend, downloaded| {
@@ -428,7 +435,7 @@ fn the_text_model_line_says_what_happens_and_where_it_runs() {
             from_cache: 0,
             load_ms: 2500.0,
         })
-        .line()
+        .line(Lang::En)
         .unwrap()
     };
     assert_eq!(
@@ -439,7 +446,7 @@ fn the_text_model_line_says_what_happens_and_where_it_runs() {
     let failed = TextModel::Failed("model.safetensors is damaged".into());
     assert!(!failed.loading());
     assert_eq!(
-        failed.line().as_deref(),
+        failed.line(Lang::En).as_deref(),
         Some("The text model could not be loaded: model.safetensors is damaged")
     );
 }
@@ -451,4 +458,30 @@ fn a_text_answer_knows_its_request() {
         message: "x".into(),
     };
     assert_eq!(a.id(), 7);
+}
+
+#[test]
+fn the_status_line_speaks_the_page_language() {
+    let page = PageState::new(None);
+    assert_eq!(
+        page.status(&ready("cpu"), Lang::Ru).text,
+        "Готово. Запишите звук или выберите запись."
+    );
+    // The analyser's progress lines are catalogue keys; anything else is shown as it is.
+    let checking = ModelState::Loading {
+        message: "progress.verifying".into(),
+        loaded: 0,
+        total: 0,
+    };
+    assert_eq!(page.status(&checking, Lang::Ru).text, "Проверка модели…");
+    assert_eq!(
+        page.status(&checking, Lang::En).text,
+        "Verifying the model…"
+    );
+    let mut big = PageState::new(None);
+    assert!(!big.file_chosen("big.wav", 300_000_000, Lang::Ru));
+    assert_eq!(
+        big.status(&ready("cpu"), Lang::Ru).text,
+        "Не удалось проанализировать запись: big.wav: 300,0 МБ; страница принимает файлы до 200 МБ (около 10 минут несжатого звука)"
+    );
 }

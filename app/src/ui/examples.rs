@@ -3,6 +3,7 @@
 use acula_core::bundle::Example;
 use leptos::prelude::*;
 
+use super::t;
 use crate::state::ModelState;
 
 /// "No recording at hand? Try an example": buttons `#example-0`, `#example-1`, …
@@ -21,7 +22,7 @@ pub fn Examples(
         let list = model.with(ModelState::examples);
         (!list.is_empty()).then(|| view! {
             <section class="examples" aria-labelledby="examples-title">
-                <h2 id="examples-title">"No recording at hand? Try an example"</h2>
+                <h2 id="examples-title">{t("examples.title")}</h2>
                 <ul>
                     {list.into_iter().enumerate().map(|(i, e)| {
                         let title = e.title.clone();
@@ -29,8 +30,8 @@ pub fn Examples(
                         view! {
                             <li>
                                 <button type="button" id=format!("example-{i}") prop:disabled=move || busy.get()
-                                    on:click=move |_| on_play.run(e.clone())>{title}</button>
-                                <small class="muted">" "{source}</small>
+                                    on:click=move |_| on_play.run(e.clone()) lang="en">{title}</button>
+                                <small class="muted" lang="en">" "{source}</small>
                             </li>
                         }
                     }).collect_view()}

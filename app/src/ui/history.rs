@@ -9,50 +9,62 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::{lang, t};
 use crate::browser::{download, wav_bytes};
 use crate::history::store::{self, Keep};
 use crate::history::{export_json, trends, Chart, Entry, Trend};
+use crate::i18n::{self as words, number, plural, tr, Lang};
 use crate::state::{Decoded, ModelState, Outcome};
 
 const WIDTH: f64 = 320.0;
 const HEIGHT: f64 = 120.0;
 const PAD: f64 = 14.0;
 
-/// The date and time of `ms` (since 1970) in the browser's locale and time zone.
-pub fn local_time(ms: f64) -> String {
+/// The date and time of `ms` (since 1970) in `lang`'s conventions and the browser's time zone.
+pub fn local_time(lang: Lang, ms: f64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
     let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
-    String::from(date.to_locale_string(&crate::browser::locale(), &options))
+    String::from(date.to_locale_string(&lang.locale(&words::browser_locale()), &options))
 }
 
 /// One task's trend as an SVG chart with a caption.
-fn trend_view(t: &Trend) -> impl IntoView {
+fn trend_view(l: Lang, t: &Trend) -> impl IntoView {
     let chart = Chart::new(t, WIDTH, HEIGHT, PAD);
     let latest = t.points.last().map_or(0.0, |p| p.score);
     let changes_words: Vec<String> = chart.changes.iter().map(|(_, b)| b.label()).collect();
+    let changes_line = if changes_words.is_empty() {
+        String::new()
+    } else {
+        tr(
+            l,
+            "history.changed",
+            &[("models", &changes_words.join(", "))],
+        )
+    };
     let caption = format!(
-        "{}: {} result{}, latest {:.2}{}",
+        "{}: {}{}",
         t.name,
-        t.points.len(),
-        if t.points.len() == 1 { "" } else { "s" },
-        latest,
-        if changes_words.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; the model changed to {} (dashed line)",
-                changes_words.join(", then ")
-            )
-        }
+        plural(
+            l,
+            "history.results",
+            t.points.len() as u64,
+            &[("latest", &number(l, f64::from(latest), 2))]
+        ),
+        changes_line
     );
     let dots = chart
         .points
         .iter()
         .zip(&t.points)
         .map(|((x, y), p)| {
-            let title = format!("{} · {:.2} · {}", local_time(p.t), p.score, t.bundles[p.bundle].label());
+            let title = format!(
+                "{} · {} · {}",
+                local_time(l, p.t),
+                number(l, f64::from(p.score), 2),
+                t.bundles[p.bundle].label()
+            );
             view! { <circle cx=format!("{x:.1}") cy=format!("{y:.1}") r="3.5"><title>{title}</title></circle> }
         })
         .collect_view();
@@ -63,7 +75,7 @@ fn trend_view(t: &Trend) -> impl IntoView {
             let x = format!("{x:.1}");
             view! {
                 <line class="bundle-change" x1=x.clone() x2=x.clone() y1="2" y2=format!("{:.0}", HEIGHT - 2.0) data-version=b.version.clone()></line>
-                <text x=x y="11" class="bundle-change-label">{format!("model {}", b.version)}</text>
+                <text x=x y="11" class="bundle-change-label">{tr(l, "history.model", &[("version", &b.version)])}</text>
             }
         })
         .collect_view();
@@ -100,6 +112,7 @@ pub fn History(
     #[prop(into)]
     recording: Signal<Option<Decoded>>,
 ) -> impl IntoView {
+    let lang = lang();
     let keep = RwSignal::new(store::keep());
     let entries = RwSignal::new(Vec::<Entry>::new());
     let note = RwSignal::new(None::<String>);
@@ -113,13 +126,19 @@ pub fn History(
                 Ok((list, unreadable)) => {
                     entries.set(list);
                     if unreadable > 0 {
-                        note.set(Some(format!(
-                            "{unreadable} kept entr{} could not be read (written by a newer version of the page); they are left as they are.",
-                            if unreadable == 1 { "y" } else { "ies" }
+                        note.set(Some(plural(
+                            lang.get_untracked(),
+                            "history.unreadable",
+                            unreadable as u64,
+                            &[],
                         )));
                     }
                 }
-                Err(e) => note.set(Some(format!("The history could not be read: {e}."))),
+                Err(e) => note.set(Some(tr(
+                    lang.get_untracked(),
+                    "history.read_failed",
+                    &[("why", &e)],
+                ))),
             }
         });
     };
@@ -130,7 +149,11 @@ pub fn History(
     let set_keep = move |k: Keep| {
         keep.set(k);
         if let Err(e) = store::set_keep(k, false) {
-            note.set(Some(format!("The choice could not be remembered: {e}.")));
+            note.set(Some(tr(
+                lang.get_untracked(),
+                "history.not_remembered",
+                &[("why", &e)],
+            )));
         }
         if k.results {
             reload();
@@ -167,14 +190,13 @@ pub fn History(
             .audio
             .then(|| wav_bytes(&d.analysis.mono, d.analysis.decoded_rate));
         spawn_local(async move {
+            let l = lang.get_untracked();
             match store::save(&entry, wav.as_deref()).await {
                 Ok(()) => {
-                    note.set(Some(
-                        "This result is kept in your history on this device.".into(),
-                    ));
+                    note.set(Some(tr(l, "history.kept", &[])));
                     reload();
                 }
-                Err(e) => note.set(Some(format!("This result was not kept: {e}."))),
+                Err(e) => note.set(Some(tr(l, "history.not_kept", &[("why", &e)]))),
             }
         });
     });
@@ -187,87 +209,96 @@ pub fn History(
     let clear = move |_| {
         let sure = web_sys::window()
             .and_then(|w| {
-                w.confirm_with_message(
-                    "Delete every result kept on this device? This cannot be undone.",
-                )
-                .ok()
+                w.confirm_with_message(&tr(lang.get_untracked(), "history.confirm", &[]))
+                    .ok()
             })
             .unwrap_or(false);
         if !sure {
             return;
         }
         spawn_local(async move {
+            let l = lang.get_untracked();
             match store::clear().await {
                 Ok(()) => {
                     entries.set(Vec::new());
                     last.set_value(None);
                     let k = keep.get_untracked();
                     let _ = store::set_keep(k, !k.results);
-                    note.set(Some("Every kept result is deleted.".into()));
+                    note.set(Some(tr(l, "history.cleared", &[])));
                 }
-                Err(e) => note.set(Some(format!("Could not delete: {e}."))),
+                Err(e) => note.set(Some(tr(l, "history.not_deleted", &[("why", &e)]))),
             }
         });
     };
     let delete_one = move |id: f64| {
         spawn_local(async move {
+            let l = lang.get_untracked();
             match store::delete(id).await {
                 Ok(()) => {
                     entries.update(|e| e.retain(|x| x.id != id));
-                    if last.get_value().is_some_and(|(_, _, l)| l == id) {
+                    if last.get_value().is_some_and(|(_, _, kept)| kept == id) {
                         last.set_value(None);
                     }
-                    note.set(Some("The entry is deleted.".into()));
+                    note.set(Some(tr(l, "history.deleted", &[])));
                 }
-                Err(e) => note.set(Some(format!("Could not delete: {e}."))),
+                Err(e) => note.set(Some(tr(l, "history.not_deleted", &[("why", &e)]))),
             }
         });
     };
     let save_audio = move |id: f64| {
         spawn_local(async move {
+            let l = lang.get_untracked();
             match store::audio(id).await {
                 Ok(Some(blob)) => match JsFuture::from(blob.array_buffer()).await {
                     Ok(buf) => {
                         let bytes = js_sys::Uint8Array::new(&buf.unchecked_into()).to_vec();
                         download("acula-recording.wav", &bytes, "audio/wav");
                     }
-                    Err(_) => note.set(Some("The recording could not be read.".into())),
+                    Err(_) => note.set(Some(tr(
+                        l,
+                        "history.audio_unreadable",
+                        &[("why", &tr(l, "history.audio_damaged", &[]))],
+                    ))),
                 },
-                Ok(None) => note.set(Some("No recording is kept with this entry.".into())),
-                Err(e) => note.set(Some(format!("The recording could not be read: {e}."))),
+                Ok(None) => note.set(Some(tr(l, "history.no_audio", &[]))),
+                Err(e) => note.set(Some(tr(l, "history.audio_unreadable", &[("why", &e)]))),
             }
         });
     };
 
     let list = move || {
+        let l = lang.get();
         entries.with(|all| {
             all.iter()
                 .rev()
                 .map(|e| {
                     let id = e.id;
-                    let head = format!(
-                        "{} · {} · {}",
-                        local_time(e.id),
-                        e.recording.map_or("recording", |k| k.label()),
-                        e.file
+                    let kind = e.recording.map_or_else(
+                        || tr(l, "history.recording", &[]),
+                        |k| tr(l, &format!("kind.{}", k.id()), &[]),
                     );
+                    let head = format!("{} · {kind} · {}", local_time(l, e.id), e.file);
                     let coughs = match e.coughs {
                         0 => String::new(),
-                        1 => " · 1 cough".to_string(),
-                        n => format!(" · {n} coughs"),
+                        n => format!(" · {}", plural(l, "history.coughs", n as u64, &[])),
                     };
-                    let facts = format!("{:.1} s{coughs} · model {}", e.seconds, e.bundle.label());
+                    let facts = format!(
+                        "{}{coughs} · {}",
+                        tr(l, "unit.seconds", &[("n", &number(l, e.seconds, 1))]),
+                        tr(l, "history.model", &[("version", &e.bundle.label())])
+                    );
+                    let summary = e.summary(l);
                     view! {
                         <li class="history-entry" data-id=format!("{id}") data-version=e.bundle.version.clone()>
                             <p><strong>{head}</strong></p>
-                            <p class="history-scores">{e.summary()}</p>
+                            <p class="history-scores">{summary}</p>
                             <p class="muted">{facts}</p>
                             <p>
                                 {e.audio.then(|| view! {
-                                    <button type="button" class="history-audio" on:click=move |_| save_audio(id)>"Download the recording"</button>
+                                    <button type="button" class="history-audio" on:click=move |_| save_audio(id)>{tr(l, "history.download_audio", &[])}</button>
                                     " "
                                 })}
-                                <button type="button" class="history-delete" on:click=move |_| delete_one(id)>"Delete"</button>
+                                <button type="button" class="history-delete" on:click=move |_| delete_one(id)>{tr(l, "history.delete", &[])}</button>
                             </p>
                         </li>
                     }
@@ -276,10 +307,11 @@ pub fn History(
         })
     };
     let charts = move || {
+        let l = lang.get();
         entries.with(|all| {
             trends(all)
                 .iter()
-                .map(|t| trend_view(t).into_any())
+                .map(|t| trend_view(l, t).into_any())
                 .collect_view()
         })
     };
@@ -287,12 +319,12 @@ pub fn History(
 
     view! {
         <section id="history" class="history" aria-labelledby="history-title">
-            <h2 id="history-title">"Your history on this device"</h2>
+            <h2 id="history-title">{t("history.title")}</h2>
             <p>
                 <label>
                     <input type="checkbox" id="history-on" prop:checked=move || keep.get().results
                         on:change=move |ev| { let on = event_target_checked(&ev); set_keep(Keep { results: on, audio: on && keep.get_untracked().audio, used: true }); } />
-                    " Keep my results on this device, to compare them over time (nothing is sent anywhere)"
+                    " "{t("history.on")}
                 </label>
             </p>
             <p>
@@ -300,7 +332,7 @@ pub fn History(
                     <input type="checkbox" id="history-audio" prop:checked=move || keep.get().audio
                         prop:disabled=move || !keep.get().results
                         on:change=move |ev| { let on = event_target_checked(&ev); set_keep(Keep { audio: on, ..keep.get_untracked() }); } />
-                    " Keep the recordings too (they take more space)"
+                    " "{t("history.audio")}
                 </label>
             </p>
             <p id="history-note" class="muted" aria-live="polite">{move || note.get()}</p>
@@ -308,9 +340,9 @@ pub fn History(
                 <div class="trends" id="history-trends">{charts}</div>
                 <ol id="history-list" class="history-list">{list}</ol>
                 <p class="actions">
-                    <button type="button" id="history-export" on:click=export>"Export the history (JSON)"</button>
+                    <button type="button" id="history-export" on:click=export>{t("history.export")}</button>
                     " "
-                    <button type="button" id="history-clear" on:click=clear>"Delete all"</button>
+                    <button type="button" id="history-clear" on:click=clear>{t("history.clear")}</button>
                 </p>
             </Show>
         </section>

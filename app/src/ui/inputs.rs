@@ -6,6 +6,8 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use web_sys::{File, HtmlInputElement};
 
+use super::{lang, t};
+use crate::i18n::{number, tr};
 use crate::recorder::{RecState, Recorder, MAX_SECONDS};
 
 /// The record button (`#record`) with its timer and meter, and the drop zone with the file input
@@ -29,6 +31,7 @@ pub fn Inputs(
     /// Set while a recording runs (or the microphone is asked for).
     active: RwSignal<bool>,
 ) -> impl IntoView {
+    let lang = lang();
     let recorder = Recorder::new();
     let live = NodeRef::<Canvas>::new();
     let dragging = RwSignal::new(false);
@@ -73,22 +76,23 @@ pub fn Inputs(
                 <button type="button" id="record" class="primary" on:click=on_record
                     prop:disabled=move || busy.get() && !recording()
                     aria-pressed=move || recording().to_string()>
-                    {move || if recording() { "■ Stop" } else { "● Record" }}
+                    {move || tr(lang.get(), if recording() { "record.stop" } else { "record.start" }, &[])}
                 </button>
                 {move || match recorder.state.get() {
                     RecState::Recording { seconds, level_db } => {
                         let level = ((level_db + 60.0) / 60.0).clamp(0.0, 1.0);
+                        let l = lang.get();
                         Some(view! {
-                            <span id="rec-timer" class="timer">{format!("{seconds:.1} s of at most {MAX_SECONDS:.0} s")}</span>
-                            <meter id="rec-level" min="0" max="1" value=level.to_string() aria-label="Input level"></meter>
-                            <span class="muted">{format!("{level_db:.0} dBFS")}</span>
+                            <span id="rec-timer" class="timer">{tr(l, "record.timer", &[("seconds", &number(l, seconds, 1)), ("max", &number(l, MAX_SECONDS, 0))])}</span>
+                            <meter id="rec-level" min="0" max="1" value=level.to_string() aria-label=t("record.level.aria")></meter>
+                            <span class="muted">{format!("{} dBFS", number(l, level_db, 0))}</span>
                         }.into_any())
                     }
-                    RecState::Asking => Some(view! { <span>"Allow the microphone in the browser…"</span> }.into_any()),
+                    RecState::Asking => Some(view! { <span>{t("record.asking")}</span> }.into_any()),
                     RecState::Idle => None,
                 }}
                 <canvas id="live" node_ref=live class="live" class:hidden=move || !recording()
-                    aria-label="Live spectrogram of the microphone"></canvas>
+                    aria-label=t("record.live.aria")></canvas>
             </div>
             <label
                 class="dropzone"
@@ -97,8 +101,8 @@ pub fn Inputs(
                 on:dragleave=move |_| dragging.set(false)
                 on:drop=on_drop
             >
-                <span>"Choose a recording or drop it here"</span>
-                <small>"WAV, FLAC, MP3, Ogg, M4A, WebM: whatever your browser can decode"</small>
+                <span>{t("file.choose")}</span>
+                <small>{t("file.formats")}</small>
                 <input id="file" type="file" accept="audio/*,.wav,.flac,.mp3,.ogg,.m4a,.webm" on:change=on_change prop:disabled=move || busy.get() />
             </label>
         </div>

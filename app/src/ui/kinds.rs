@@ -3,6 +3,9 @@
 use acula_core::RecordingKind;
 use leptos::prelude::*;
 
+use super::{lang, t};
+use crate::i18n::tr;
+
 /// "What is the recording?": radio buttons named `kind` with the kinds' ids as values.
 #[component]
 pub fn KindPicker(
@@ -12,16 +15,17 @@ pub fn KindPicker(
     /// The user chose a kind.
     on_choose: Callback<RecordingKind>,
 ) -> impl IntoView {
+    let lang = lang();
     view! {
         <fieldset class="kinds">
-            <legend>"What is the recording?"</legend>
+            <legend>{t("kind.question")}</legend>
             {RecordingKind::ALL.into_iter().map(|k| {
                 view! {
                     <label class="kind">
                         <input type="radio" name="kind" value=k.id()
                             prop:checked=move || kind.get() == Some(k)
                             on:change=move |_| on_choose.run(k) />
-                        {k.label()}
+                        {move || tr(lang.get(), &format!("kind.{}", k.id()), &[])}
                     </label>
                 }
             }).collect_view()}

@@ -5,8 +5,10 @@
 use acula_core::language::{self, LabelAnswer, SearchResult};
 use leptos::prelude::*;
 
+use super::{lang, t};
 use crate::client::Client;
-use crate::state::{human_bytes, ModelState, Outcome, TextAnswer, TextModel};
+use crate::i18n::{number, tr, Lang};
+use crate::state::{human_bytes_in, ModelState, Outcome, TextAnswer, TextModel};
 
 /// The page's text tower folder (`text/` beside the page).
 pub fn text_url(page: &str) -> Option<String> {
@@ -41,10 +43,15 @@ fn first_use_bytes(text: &TextModel, tower: Option<u64>, model: &ModelState) -> 
 }
 
 /// A button's words with what its first use downloads: "Search (downloads 80.3 MB once)".
-fn button_label(words: &str, bytes: Option<u64>) -> String {
+fn button_label(lang: Lang, key: &str, bytes: Option<u64>) -> String {
+    let words = tr(lang, key, &[]);
     match bytes {
-        Some(b) => format!("{words} (downloads {} once)", human_bytes(b)),
-        None => words.to_string(),
+        Some(b) => tr(
+            lang,
+            "text.button_download",
+            &[("words", &words), ("size", &human_bytes_in(lang, b))],
+        ),
+        None => words,
     }
 }
 
@@ -55,35 +62,51 @@ pub fn TextStatus(
     client: Client,
 ) -> impl IntoView {
     let text = client.text;
+    let lang = lang();
     view! {
-        {move || text.with(TextModel::line).map(|l| view! { <p id="text-line" class="muted" role="status">{l}</p> })}
-        {move || text.with(TextModel::progress).map(|(l, t)| view! {
-            <progress id="text-progress" max=t.to_string() value=l.to_string() aria-label="Text model download"></progress>
+        {move || text.with(|x| x.line(lang.get())).map(|l| view! { <p id="text-line" class="muted" role="status">{l}</p> })}
+        {move || text.with(TextModel::progress).map(|(l, total)| view! {
+            <progress id="text-progress" max=total.to_string() value=l.to_string() aria-label=t("text.progress.aria")></progress>
         })}
     }
 }
 
-fn search_view(r: &SearchResult, ms: f64, base: Option<String>) -> impl IntoView {
-    let truncated = r.truncated.then(|| view! {
-        <p class="note" id="search-truncated">"Your text is longer than the model's 128 tokens; only its beginning was used."</p>
-    });
-    let reports = r.reports.iter().map(|h| {
-        let synthetic = if h.synthetic { ", synthetic recording" } else { "" };
+fn search_view(l: Lang, r: &SearchResult, ms: f64, base: Option<String>) -> impl IntoView {
+    let truncated = r.truncated.then(|| {
         view! {
-            <li>
-                <span class="similarity">{format!("{:.3}", h.similarity)}</span>" "
-                <span class="report-text">{h.text.clone()}</span>" "
-                <small class="muted">{format!("({} {}{synthetic})", h.dataset, h.record_id)}</small>
-            </li>
+            <p class="note" id="search-truncated">{tr(l, "search.truncated", &[])}</p>
         }
-    }).collect_view();
+    });
+    let reports = r
+        .reports
+        .iter()
+        .map(|h| {
+            let origin = tr(
+                l,
+                if h.synthetic {
+                    "search.origin.synthetic"
+                } else {
+                    "search.origin"
+                },
+                &[("dataset", &h.dataset), ("record", &h.record_id)],
+            );
+            view! {
+                <li>
+                    <span class="similarity">{number(l, f64::from(h.similarity), 3)}</span>" "
+                    <span class="report-text" lang="en">{h.text.clone()}</span>" "
+                    <small class="muted">{origin}</small>
+                </li>
+            }
+        })
+        .collect_view();
     let recordings = r.recordings.iter().map(|h| {
         let src = base.as_ref().map(|b| format!("{b}{}", h.file));
+        let play = tr(l, "search.play", &[("title", &h.title)]);
         view! {
             <li>
-                <span class="similarity">{format!("{:.3}", h.similarity)}</span>" "
-                {h.title.clone()}" "<small class="muted">{format!("({}; {})", h.recording.id(), h.source)}</small>
-                {src.map(|s| view! { <audio controls preload="none" src=s aria-label=format!("Play {}", h.title)></audio> })}
+                <span class="similarity">{number(l, f64::from(h.similarity), 3)}</span>" "
+                <span lang="en">{h.title.clone()}</span>" "<small class="muted">{format!("({}; {})", tr(l, &format!("kind.{}.plain", h.recording.id()), &[]), h.source)}</small>
+                {src.map(|s| view! { <audio controls preload="none" src=s aria-label=play></audio> })}
             </li>
         }
     }).collect_view();
@@ -91,11 +114,11 @@ fn search_view(r: &SearchResult, ms: f64, base: Option<String>) -> impl IntoView
     view! {
         <div id="search-results" data-ms=format!("{ms:.1}")>
             {truncated}
-            <h3>"Most similar reports"</h3>
+            <h3>{tr(l, "search.reports", &[])}</h3>
             <ol id="search-reports">{reports}</ol>
-            {has_recordings.then(|| view! { <h3>"Most similar example recordings"</h3> })}
+            {has_recordings.then(|| view! { <h3>{tr(l, "search.recordings", &[])}</h3> })}
             <ol id="search-recordings">{recordings}</ol>
-            <p class="muted">"Similarity is the cosine in the model's joint space of sounds and clinical language (1 = same direction)."</p>
+            <p class="muted">{tr(l, "search.similarity", &[])}</p>
         </div>
     }
 }
@@ -113,6 +136,7 @@ pub fn SearchPanel(
     /// The text tower's folder, `None` when the page's URL is unusable.
     text_url: Option<String>,
 ) -> impl IntoView {
+    let lang = lang();
     let tower = tower_bytes();
     let query = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -126,9 +150,7 @@ pub fn SearchPanel(
         match language::check_query(&q) {
             Err(e) => error.set(Some(format!("{e}."))),
             Ok(q) => match text_url.get_value() {
-                None => error.set(Some(
-                    "this page's address cannot be used to find the text model".into(),
-                )),
+                None => error.set(Some(tr(lang.get_untracked(), "text.no_address", &[]))),
                 Some(u) => {
                     error.set(None);
                     last.set(Some(client.search(q.to_string(), u)));
@@ -144,7 +166,7 @@ pub fn SearchPanel(
         }
         Some(match a {
             TextAnswer::Search { result, ms, .. } => {
-                search_view(&result, ms, bundle.get_value()).into_any()
+                search_view(lang.get(), &result, ms, bundle.get_value()).into_any()
             }
             TextAnswer::Failed { message, .. } => {
                 view! { <p id="search-error" class="error" role="alert">{message}</p> }.into_any()
@@ -159,20 +181,20 @@ pub fn SearchPanel(
         Some(if ready() {
             view! {
                 <section class="search" aria-labelledby="search-title">
-                    <h2 id="search-title">"Search by description"</h2>
+                    <h2 id="search-title">{t("search.title")}</h2>
                     <form id="search-form" role="search" on:submit=submit>
-                        <label for="search-input">"Describe a sound or a finding in words"</label>
-                        <input type="search" id="search-input" maxlength="10000"
+                        <label for="search-input">{t("search.label")}</label>
+                        <input type="search" id="search-input" maxlength="10000" lang="en"
                             placeholder="expiratory wheezes in an asthmatic child"
                             prop:value=move || query.get()
                             on:input=move |ev| query.set(event_target_value(&ev)) />
                         <button type="submit" id="search-go" prop:disabled=move || text.with(TextModel::loading)>
-                            {move || button_label("Search", model.with(|m| text.with(|t| first_use_bytes(t, tower, m))))}
+                            {move || button_label(lang.get(), "search.button", model.with(|m| text.with(|x| first_use_bytes(x, tower, m))))}
                         </button>
                     </form>
                     <p class="muted" id="search-cost">
-                        "Finds the bundle's most similar clinical reports and example recordings, on this device. "
-                        {move || model.with(|m| text.with(|t| first_use_bytes(t, tower, m))).map(|_| "The first search or labels download the text model once and keep it on this device for offline use.")}
+                        {t("search.cost")}" "
+                        {move || model.with(|m| text.with(|x| first_use_bytes(x, tower, m))).map(|_| tr(lang.get(), "text.first_use", &[]))}
                     </p>
                     {move || error.get().map(|e| view! { <p id="search-error" class="error" role="alert">{e}</p> })}
                     {answer}
@@ -181,22 +203,23 @@ pub fn SearchPanel(
         } else {
             view! {
                 <section class="search" aria-labelledby="search-title">
-                    <h2 id="search-title">"Search by description"</h2>
-                    <p class="muted" id="search-unavailable">"This model bundle has no text side, so it cannot be searched in words (acula text-head adds one)."</p>
+                    <h2 id="search-title">{t("search.title")}</h2>
+                    <p class="muted" id="search-unavailable">{t("search.unavailable")}</p>
                 </section>
-            }.into_any()
+            }
+            .into_any()
         })
     }
 }
 
-fn labels_view(a: &LabelAnswer, ms: f64) -> impl IntoView {
+fn labels_view(l: Lang, a: &LabelAnswer, ms: f64) -> impl IntoView {
     let rows = a.scores.iter().map(|s| {
-        let pct = format!("{:.1} %", s.probability * 100.0);
+        let pct = tr(l, "unit.percent", &[("n", &number(l, f64::from(s.probability) * 100.0, 1))]);
         view! {
             <tr>
-                <th scope="row">{s.label.clone()}</th>
+                <th scope="row" lang="en">{s.label.clone()}</th>
                 <td><meter min="0" max="1" value=s.probability.to_string()>{pct.clone()}</meter>" "{pct}</td>
-                <td>{format!("{:.3}", s.similarity)}</td>
+                <td>{number(l, f64::from(s.similarity), 3)}</td>
             </tr>
         }
     }).collect_view();
@@ -206,13 +229,13 @@ fn labels_view(a: &LabelAnswer, ms: f64) -> impl IntoView {
     view! {
         <div id="labels-results" data-ms=format!("{ms:.1}")>
             <p class="note" id="labels-note">{note}</p>
-            <p class="muted">"Each label was put into the sentence “"{template}"” and compared with the recording."</p>
+            <p class="muted">{tr(l, "labels.template", &[("template", &template)])}</p>
             {match withheld {
                 Some(w) => view! { <p id="labels-withheld" role="status">{w}</p> }.into_any(),
                 None => view! {
                     <table id="labels-scores">
-                        <caption>"Your labels: probability over the labels given"</caption>
-                        <thead><tr><th scope="col">"Label"</th><th scope="col">"Probability"</th><th scope="col">"Similarity"</th></tr></thead>
+                        <caption>{tr(l, "labels.caption", &[])}</caption>
+                        <thead><tr><th scope="col">{tr(l, "labels.label", &[])}</th><th scope="col">{tr(l, "labels.probability", &[])}</th><th scope="col">{tr(l, "labels.similarity", &[])}</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                 }.into_any(),
@@ -235,6 +258,7 @@ pub fn LabelsPanel(
     /// The text tower's folder.
     text_url: Option<String>,
 ) -> impl IntoView {
+    let lang = lang();
     let tower = tower_bytes();
     let input = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -256,9 +280,7 @@ pub fn LabelsPanel(
         match language::parse_labels(&input.get_untracked()) {
             Err(e) => error.set(Some(format!("{e}."))),
             Ok(labels) => match text_url.get_value() {
-                None => error.set(Some(
-                    "this page's address cannot be used to find the text model".into(),
-                )),
+                None => error.set(Some(tr(lang.get_untracked(), "text.no_address", &[]))),
                 Some(u) => {
                     error.set(None);
                     last.set(Some(client.labels(id, labels, u)));
@@ -277,7 +299,7 @@ pub fn LabelsPanel(
                 ms,
                 screening: s,
                 ..
-            } if Some(s) == screening() => labels_view(&answer, ms).into_any(),
+            } if Some(s) == screening() => labels_view(lang.get(), &answer, ms).into_any(),
             TextAnswer::Failed { message, .. } => {
                 view! { <p id="labels-error" class="error" role="alert">{message}</p> }.into_any()
             }
@@ -288,18 +310,18 @@ pub fn LabelsPanel(
         screening()?;
         model.with(|m| m.ready().is_some_and(|l| l.manifest.text.is_some())).then(|| view! {
             <section class="labels" aria-labelledby="labels-title">
-                <h2 id="labels-title">"Your own labels"</h2>
+                <h2 id="labels-title">{t("labels.title")}</h2>
                 <form id="labels-form" on:submit=submit>
-                    <label for="labels-input">"Two or more labels, separated by commas"</label>
-                    <input type="text" id="labels-input" maxlength="12000"
+                    <label for="labels-input">{t("labels.input")}</label>
+                    <input type="text" id="labels-input" maxlength="12000" lang="en"
                         placeholder="wheezes, crackles, normal breath sounds"
                         prop:value=move || input.get()
                         on:input=move |ev| input.set(event_target_value(&ev)) />
                     <button type="submit" id="labels-go" prop:disabled=move || text.with(TextModel::loading)>
-                        {move || button_label("Score my labels", model.with(|m| text.with(|t| first_use_bytes(t, tower, m))))}
+                        {move || button_label(lang.get(), "labels.button", model.with(|m| text.with(|x| first_use_bytes(x, tower, m))))}
                     </button>
                 </form>
-                <p class="muted">"Each label is put into a sentence about this kind of recording and compared with the recording in the joint space of sounds and clinical language; not a trained task."</p>
+                <p class="muted">{t("labels.explain")}</p>
                 {move || error.get().map(|e| view! { <p id="labels-error" class="error" role="alert">{e}</p> })}
                 {answer}
             </section>

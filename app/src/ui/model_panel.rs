@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::{lang, t};
+use crate::i18n::tr;
 use crate::protocol::BackendChoice;
 use crate::state::ModelState;
 
@@ -27,27 +29,28 @@ pub fn ModelPanel(
             })
         })
     };
+    let lang = lang();
     view! {
-        <section class="model" aria-label="Model">
-            <p id="model-line">{move || model.with(ModelState::line)}</p>
-            {move || model.with(ModelState::progress).map(|(l, t)| view! {
-                <progress id="model-progress" max=t.to_string() value=l.to_string()
-                    aria-label="Model download"></progress>
+        <section class="model" aria-label=t("model.aria")>
+            <p id="model-line">{move || model.with(|m| m.line(lang.get()))}</p>
+            {move || model.with(ModelState::progress).map(|(l, total)| view! {
+                <progress id="model-progress" max=total.to_string() value=l.to_string()
+                    aria-label=t("model.progress.aria")></progress>
             })}
             {move || ready().and_then(|r| r.3).map(|why| view! {
                 <p class="notice" id="storage-note" role="status">
-                    <strong>"Works only while online: "</strong>
-                    {format!("the model could not be kept on this device ({why}), so it is downloaded again at each visit and the page cannot work offline. Free some space (the browser's settings, site data) and reload to keep it.")}
+                    <strong>{t("storage.online_only")}" "</strong>
+                    {move || tr(lang.get(), "storage.not_kept", &[("why", &why)])}
                 </p>
             })}
             {move || ready().map(|(backend, gpu, note, _)| view! {
                 <p class="backend">
                     {note.map(|n| view! { <span class="note" id="backend-note">{n}" "</span> })}
                     {(backend == BackendChoice::Webgpu).then(|| view! {
-                        <button type="button" id="use-cpu" on:click=move |_| on_switch.run(BackendChoice::Cpu)>"Use the CPU instead"</button>
+                        <button type="button" id="use-cpu" on:click=move |_| on_switch.run(BackendChoice::Cpu)>{t("backend.use_cpu")}</button>
                     })}
                     {(backend != BackendChoice::Webgpu && gpu).then(|| view! {
-                        <button type="button" id="use-webgpu" on:click=move |_| on_switch.run(BackendChoice::Webgpu)>"Use WebGPU instead"</button>
+                        <button type="button" id="use-webgpu" on:click=move |_| on_switch.run(BackendChoice::Webgpu)>{t("backend.use_webgpu")}</button>
                     })}
                 </p>
             })}

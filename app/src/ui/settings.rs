@@ -4,27 +4,40 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::{lang, t};
+use crate::i18n::{plural, tr, Lang};
 use crate::net::{self, CacheUsage};
-use crate::state::human_bytes;
+use crate::state::human_bytes_in;
 
 /// What is stored, in one line: the total, then each cache's files and bytes.
-fn usage_line(caches: &[CacheUsage]) -> String {
+fn usage_line(lang: Lang, caches: &[CacheUsage]) -> String {
     if caches.is_empty() {
-        return "Nothing is stored on this device.".to_string();
+        return tr(lang, "storage.nothing", &[]);
     }
     let total: u64 = caches.iter().map(|c| c.bytes()).sum();
     let lines: Vec<String> = caches
         .iter()
         .map(|c| {
             format!(
-                "{}: {} files, {}",
+                "{}: {}",
                 c.name,
-                c.entries.len(),
-                human_bytes(c.bytes())
+                plural(
+                    lang,
+                    "storage.files",
+                    c.entries.len() as u64,
+                    &[("size", &human_bytes_in(lang, c.bytes()))]
+                )
             )
         })
         .collect();
-    format!("{} in all. {}", human_bytes(total), lines.join("; "))
+    tr(
+        lang,
+        "storage.usage",
+        &[
+            ("total", &human_bytes_in(lang, total)),
+            ("caches", &lines.join("; ")),
+        ],
+    )
 }
 
 /// The "Settings and stored data" disclosure: `#conference`, `#cache-show`, `#cache-clear` and the
@@ -34,11 +47,12 @@ pub fn Settings(
     /// Conference mode (large type).
     conference: RwSignal<bool>,
 ) -> impl IntoView {
+    let lang = lang();
     let cache_info = RwSignal::new(None::<String>);
     let show_cache = move |_| {
         spawn_local(async move {
             let text = match net::usage().await {
-                Ok(caches) => usage_line(&caches),
+                Ok(caches) => usage_line(lang.get_untracked(), &caches),
                 Err(e) => e,
             };
             cache_info.set(Some(text));
@@ -46,30 +60,29 @@ pub fn Settings(
     };
     let clear_cache = move |_| {
         spawn_local(async move {
+            let l = lang.get_untracked();
             let text = match net::clear().await {
-                Ok(()) => {
-                    "Deleted. The model will be downloaded again on the next visit.".to_string()
-                }
-                Err(e) => format!("Could not delete: {e}"),
+                Ok(()) => tr(l, "storage.deleted", &[]),
+                Err(e) => tr(l, "storage.not_deleted", &[("why", &e)]),
             };
             cache_info.set(Some(text));
         });
     };
     view! {
         <details class="settings">
-            <summary>"Settings and stored data"</summary>
+            <summary>{t("settings.title")}</summary>
             <p>
                 <label>
                     <input type="checkbox" id="conference" prop:checked=move || conference.get()
                         on:change=move |ev| conference.set(event_target_checked(&ev)) />
-                    " Conference mode (large type)"
+                    " "{t("settings.conference")}
                 </label>
             </p>
-            <p>"The model is kept on this device so the page also works offline."</p>
+            <p>{t("settings.kept")}</p>
             <p>
-                <button type="button" id="cache-show" on:click=show_cache>"Show what is stored"</button>
+                <button type="button" id="cache-show" on:click=show_cache>{t("storage.show")}</button>
                 " "
-                <button type="button" id="cache-clear" on:click=clear_cache>"Delete stored data"</button>
+                <button type="button" id="cache-clear" on:click=clear_cache>{t("storage.delete")}</button>
             </p>
             <p id="cache-info" aria-live="polite">{move || cache_info.get()}</p>
         </details>
@@ -82,7 +95,10 @@ mod tests {
 
     #[test]
     fn usage_line_totals_the_caches_and_lists_each() {
-        assert_eq!(usage_line(&[]), "Nothing is stored on this device.");
+        assert_eq!(
+            usage_line(Lang::En, &[]),
+            "Nothing is stored on this device."
+        );
         let caches = vec![
             CacheUsage {
                 name: "acula-bundles".into(),
@@ -94,8 +110,12 @@ mod tests {
             },
         ];
         assert_eq!(
-            usage_line(&caches),
-            "9.5 MB in all. acula-bundles: 2 files, 9.2 MB; acula-page: 1 files, 300 kB"
+            usage_line(Lang::En, &caches),
+            "9.5 MB in all. acula-bundles: 2 files, 9.2 MB; acula-page: 1 file, 300 kB"
+        );
+        assert_eq!(
+            usage_line(Lang::Ru, &caches),
+            "Всего 9,5 МБ. acula-bundles: 2 файла, 9,2 МБ; acula-page: 1 файл, 300 кБ"
         );
     }
 }

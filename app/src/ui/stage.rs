@@ -10,6 +10,8 @@ use qrcode::{Color, EcLevel, QrCode};
 use wasm_bindgen::JsCast;
 use web_sys::CanvasRenderingContext2d;
 
+use super::lang;
+use crate::i18n::{number, plural, tr, Lang};
 use crate::live::{Live, WINDOW_S};
 use crate::recorder::ROLLING_EVERY_S;
 use crate::results::verdict_title;
@@ -23,7 +25,7 @@ const SCALE: usize = 6;
 /// Draws `text` as a QR code on `canvas`; the error says why it could not.
 pub fn draw_qr(canvas: &web_sys::HtmlCanvasElement, text: &str) -> Result<usize, String> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
-        .map_err(|e| format!("the address cannot be drawn as a QR code ({e})"))?;
+        .map_err(|e| e.to_string())?;
     let n = code.width();
     let side = (n + 2 * QUIET) * SCALE;
     canvas.set_width(side as u32);
@@ -33,7 +35,7 @@ pub fn draw_qr(canvas: &web_sys::HtmlCanvasElement, text: &str) -> Result<usize,
         .ok()
         .flatten()
         .and_then(|c| c.dyn_into().ok())
-        .ok_or("this browser cannot draw on a canvas")?;
+        .ok_or("no 2D canvas")?;
     ctx.set_fill_style_str("#fff");
     ctx.fill_rect(0.0, 0.0, side as f64, side as f64);
     ctx.set_fill_style_str("#000");
@@ -57,9 +59,11 @@ pub fn StageQr(
     /// The address.
     address: String,
 ) -> impl IntoView {
+    let lang = lang();
     let canvas = NodeRef::<Canvas>::new();
     let problem = RwSignal::new(None::<String>);
     let text = address.clone();
+    let (a1, a2) = (address.clone(), address.clone());
     Effect::new(move |_| {
         if let Some(c) = canvas.get() {
             if let Err(e) = draw_qr(&c, &text) {
@@ -69,27 +73,27 @@ pub fn StageQr(
     });
     view! {
         <div class="stage-qr" id="stage-qr">
-            <canvas id="qr" node_ref=canvas role="img" aria-label=format!("QR code of this page's address, {address}")></canvas>
+            <canvas id="qr" node_ref=canvas role="img" aria-label=move || tr(lang.get(), "stage.qr.aria", &[("address", &a1)])></canvas>
             <p>
-                "Open this page on your phone: scan the code, or go to "<strong id="qr-address">{address.clone()}</strong>
-                ". Everything runs on the phone itself."
-                {move || problem.get().map(|p| view! { <span class="error">" "{p}</span> })}
+                {move || tr(lang.get(), "stage.qr.open", &[])}" "<strong id="qr-address">{a2}</strong>
+                {move || tr(lang.get(), "stage.qr.phone", &[])}
+                {move || problem.get().map(|p| view! { <span class="error">" "{tr(lang.get(), "stage.qr.failed", &[("why", &p)])}</span> })}
             </p>
         </div>
     }
 }
 
 /// The scores of the last window, in large type.
-fn update_view(live: &Live, manifest: Option<&Manifest>) -> AnyView {
+fn update_view(l: Lang, live: &Live, manifest: Option<&Manifest>) -> AnyView {
     let Some(u) = &live.latest else {
         return view! {
-            <p class="live-score">{format!("The first scores come after {ROLLING_EVERY_S:.0} seconds…")}</p>
+            <p class="live-score">{plural(l, "stage.first", ROLLING_EVERY_S as u64, &[])}</p>
         }
         .into_any();
     };
     let lines: Vec<String> = match &u.result {
-        Err(e) => vec![format!("Not analysed: {e}")],
-        Ok(s) if !s.quality.is_ok() => vec![verdict_title(s.quality.verdict).to_string()],
+        Err(e) => vec![tr(l, "stage.failed", &[("why", e)])],
+        Ok(s) if !s.quality.is_ok() => vec![verdict_title(l, s.quality.verdict)],
         Ok(s) => {
             let shown: Vec<_> = s.scores.iter().filter(|t| !t.research).collect();
             let shown = if shown.is_empty() {
@@ -98,7 +102,7 @@ fn update_view(live: &Live, manifest: Option<&Manifest>) -> AnyView {
                 shown
             };
             if shown.is_empty() {
-                vec!["No screening task for this kind of sound".to_string()]
+                vec![tr(l, "stage.no_task", &[])]
             } else {
                 shown
                     .iter()
@@ -106,29 +110,32 @@ fn update_view(live: &Live, manifest: Option<&Manifest>) -> AnyView {
                         let name = manifest
                             .and_then(|m| m.tasks.iter().find(|x| x.id == t.task))
                             .map_or(t.task.as_str(), |x| x.name.as_str());
-                        format!("{name}: {:.2}", t.score)
+                        format!("{name}: {}", number(l, f64::from(t.score), 2))
                     })
                     .collect()
             }
         }
     };
-    let lag = live
-        .median_lag_ms()
-        .map_or(String::new(), |m| format!(" · median {:.2} s", m / 1000.0));
+    let lag = live.median_lag_ms().map_or(String::new(), |m| {
+        tr(l, "stage.median", &[("seconds", &number(l, m / 1000.0, 2))])
+    });
     let skipped = match live.skipped {
         0 => String::new(),
-        n => format!(
-            " · {n} update{} skipped while the analyser was busy",
-            if n == 1 { "" } else { "s" }
-        ),
+        n => plural(l, "stage.skipped", n as u64, &[]),
     };
-    let when = format!(
-        "The {WINDOW_S:.0} s up to {:.1} s into the recording; shown {:.2} s after it was handed over{lag}{skipped}.",
-        u.at_s,
-        u.lag_ms / 1000.0
+    let when = tr(
+        l,
+        "stage.when",
+        &[
+            ("window", &number(l, WINDOW_S, 0)),
+            ("at", &number(l, u.at_s, 1)),
+            ("lag", &number(l, u.lag_ms / 1000.0, 2)),
+            ("median", &lag),
+            ("skipped", &skipped),
+        ],
     );
     view! {
-        {lines.into_iter().map(|l| view! { <p class="live-score">{l}</p> }).collect_view()}
+        {lines.into_iter().map(|x| view! { <p class="live-score">{x}</p> }).collect_view()}
         <p class="muted" id="live-when">{when}</p>
     }
     .into_any()
@@ -148,12 +155,13 @@ pub fn LiveResults(
     #[prop(into)]
     model: Signal<ModelState>,
 ) -> impl IntoView {
+    let lang = lang();
     let shown = move || active.get() || live.with(|l| l.latest.is_some());
     view! {
         <Show when=shown>
             <section id="live-results" class="live-results" aria-live="polite" aria-labelledby="live-title">
-                <h2 id="live-title">{format!("Live: the last {WINDOW_S:.0} seconds")}</h2>
-                {move || live.with(|l| model.with(|m| update_view(l, m.ready().map(|r| &r.manifest))))}
+                <h2 id="live-title">{move || plural(lang.get(), "stage.title", WINDOW_S as u64, &[])}</h2>
+                {move || live.with(|x| model.with(|m| update_view(lang.get(), x, m.ready().map(|r| &r.manifest))))}
             </section>
         </Show>
     }

@@ -14,7 +14,8 @@ pub fn StatusLine(
     #[prop(into)]
     model: Signal<ModelState>,
 ) -> impl IntoView {
-    let status = Memo::new(move |_| model.with(|m| page.with(|p| p.status(m))));
+    let lang = super::lang();
+    let status = Memo::new(move |_| model.with(|m| page.with(|p| p.status(m, lang.get()))));
     view! {
         <p id="status" role="status" aria-live="polite" class:error=move || status.with(|s| s.error)>
             {move || status.with(|s| s.text.clone())}
