@@ -2,11 +2,12 @@
 //! signal, wires the browser's work (reading, decoding, drawing, publishing) to its transitions, and
 //! lays out the components: the model panel, what the recording is, record or upload, the examples,
 //! a status line in an ARIA live region, the spectrogram with the analysed chunks, the facts, the
-//! results, and settings (conference mode, what is stored on this device).
+//! results, the private history, and settings (conference mode, what is stored on this device); the
+//! language switch in the header.
 //!
 //! Query parameters: `?bundle=URL` (a bundle folder on the same origin), `?backend=cpu|webgpu|auto`,
-//! `?conference=1` (large type, live spectrogram, the demo recordings), `?recording=KIND` (the
-//! recording kind chosen at the start).
+//! `?conference=1` (stage mode: large type, live spectrogram, live scores while recording, a QR code of
+//! the page), `?recording=KIND` (the recording kind chosen at the start), `?lang=en|ru`.
 
 mod examples;
 pub(crate) mod history;
@@ -286,6 +287,7 @@ pub fn App() -> impl IntoView {
             />
             {move || conference.get().then(|| view! {
                 <LiveResults live=live active=recording_now model=model />
+                <StageQr address=browser::page_address() />
             })}
             <Examples model=model busy=busy on_play=Callback::new(play_example) />
             <StatusLine page=page model=model />
@@ -304,7 +306,6 @@ pub fn App() -> impl IntoView {
             <SearchPanel client=client model=model bundle=bundle.get_value() text_url=text_url />
             <History outcome=outcome model=model kind=kind recording=recording />
             <Settings conference=conference />
-            {move || conference.get().then(|| view! { <StageQr address=browser::page_address() /> })}
         </main>
         <footer>
             <p class="muted">{t("page.footer")}</p>
