@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, ACULA, serveDist, launch, openModel, floatWav } from './lib.mjs';
+import { ROOT, ACULA, serveDist, launch, openModel, floatWav, screened } from './lib.mjs';
 
 const BUNDLE = join(ROOT, 'www', 'models', 'default');
 const MANIFEST = JSON.parse(readFileSync(join(BUNDLE, 'manifest.json')));
@@ -30,17 +30,6 @@ after(async () => {
 function predict(file, flags = []) {
   const out = execFileSync(ACULA, ['predict', file, '--bundle', BUNDLE, '--recording', 'cough', '--json', ...flags]);
   return JSON.parse(out.toString())[0];
-}
-
-/** Waits for the answer to a screening started by `action`; returns window.aculaResult. */
-async function screened(page, action) {
-  await page.evaluate(() => { window.aculaResult = undefined; });
-  await action();
-  await page.waitForFunction(() => /Could not/.test(document.querySelector('#status')?.textContent || '')
-    || (/Analysis finished/.test(document.querySelector('#status')?.textContent || '') && window.aculaResult !== undefined),
-  null, { timeout: 120_000 });
-  assert.match(await page.textContent('#status'), /Analysis finished/);
-  return page.evaluate(() => window.aculaResult);
 }
 
 test('a cough is screened on the coughs found, and what drove its score is shown per cough', {

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, serveDist, launch, openModel } from './lib.mjs';
+import { ROOT, serveDist, launch, openModel, screened } from './lib.mjs';
 
 const BUNDLE = join(ROOT, 'www', 'models', 'default');
 const MANIFEST = JSON.parse(readFileSync(join(BUNDLE, 'manifest.json')));
@@ -23,17 +23,6 @@ before(async () => {
 after(async () => {
   await server?.close();
 });
-
-/** Waits for the answer to a screening started by `action`; returns window.aculaResult. */
-async function screened(page, action) {
-  await page.evaluate(() => { window.aculaResult = undefined; });
-  await action();
-  await page.waitForFunction(() => /Could not/.test(document.querySelector('#status')?.textContent || '')
-    || (/Analysis finished/.test(document.querySelector('#status')?.textContent || '') && window.aculaResult !== undefined),
-  null, { timeout: 120_000 });
-  assert.match(await page.textContent('#status'), /Analysis finished/);
-  return page.evaluate(() => window.aculaResult);
-}
 
 /** Waits until the history lists `n` entries (0: the list is gone). */
 async function listed(page, n) {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -217,4 +218,15 @@ export function diff(a, b) {
   let max = 0, sum = 0;
   for (let i = 0; i < a.length; i++) { const d = Math.abs(a[i] - b[i]); max = Math.max(max, d); sum += d; }
   return { max, mean: sum / a.length };
+}
+
+/** Waits for the answer to a screening started by `action`; returns window.aculaResult. */
+export async function screened(page, action) {
+  await page.evaluate(() => { window.aculaResult = undefined; });
+  await action();
+  await page.waitForFunction(() => /Could not/.test(document.querySelector('#status')?.textContent || '')
+    || (/Analysis finished/.test(document.querySelector('#status')?.textContent || '') && window.aculaResult !== undefined),
+  null, { timeout: 120_000 });
+  assert.match(await page.textContent('#status'), /Analysis finished/);
+  return page.evaluate(() => window.aculaResult);
 }
