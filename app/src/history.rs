@@ -158,11 +158,11 @@ impl Entry {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Its scores in one line in `lang`: "COVID-19 0.31, Asthma 0.12" (or the verdict's sentence,
-    /// as it was kept).
+    /// Its scores in one line in `lang`: "COVID-19 0.31, Asthma 0.12" (or, without scores, the
+    /// verdict's headline in `lang`).
     pub fn summary(&self, lang: Lang) -> String {
         if self.scores.is_empty() {
-            return self.message.clone();
+            return crate::results::verdict_title(lang, self.verdict);
         }
         self.scores
             .iter()
@@ -397,12 +397,14 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_quality_check_summarises_as_its_sentence() {
+    fn a_failed_quality_check_summarises_as_its_verdict() {
         let mut s = screening(0.5);
         s.scores.clear();
+        s.quality.verdict = Verdict::TooQuiet;
         s.quality.message = "Too quiet.".into();
         let e = Entry::new(1.0, "t".into(), "a.wav", None, &s, &manifest(), false);
-        assert_eq!(e.summary(Lang::En), "Too quiet.");
+        assert_eq!(e.summary(Lang::En), "The recording is too quiet");
+        assert_eq!(e.summary(Lang::Ru), "Запись слишком тихая");
         assert!(trends(&[e]).is_empty());
     }
 

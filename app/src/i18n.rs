@@ -105,12 +105,34 @@ pub fn template(lang: Lang, key: &str) -> &str {
         .map_or(key, String::as_str)
 }
 
-/// `template` with each `{name}` replaced by its value.
+/// `template` with each `{name}` replaced by its value, in one pass (a value that itself contains
+/// `{…}`, such as a file name, is left as it is); unknown placeholders stay.
 pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (name, value) in args {
-        out = out.replace(&format!("{{{name}}}"), value);
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match args.iter().find(|(n, _)| *n == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -448,5 +470,14 @@ mod tests {
             fill("{a} and {b} and {a}", &[("a", "1"), ("b", "2")]),
             "1 and 2 and 1"
         );
+        // One pass: a value holding a placeholder's name is not filled again.
+        assert_eq!(
+            fill(
+                "{name} is {size}",
+                &[("name", "x{size}.wav"), ("size", "3 MB")]
+            ),
+            "x{size}.wav is 3 MB"
+        );
+        assert_eq!(fill("{unknown} {", &[]), "{unknown} {");
     }
 }

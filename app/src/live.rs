@@ -31,6 +31,8 @@ pub struct Live {
     pub lags_ms: Vec<f64>,
     /// Hand-overs skipped because the analyser was still busy.
     pub skipped: usize,
+    /// A hand-over came while the recording's kind was still to be chosen (the model needs it).
+    pub needs_kind: bool,
 }
 
 impl Live {
@@ -43,6 +45,7 @@ impl Live {
     /// recording, is screened: only when no live screening is in flight (it is then decoded and
     /// asked for); a skip is counted when not.
     pub fn take_turn(&mut self, asked_ms: f64, at_s: f64) -> bool {
+        self.needs_kind = false;
         if self.pending.is_some() {
             self.skipped += 1;
             return false;
@@ -57,6 +60,11 @@ impl Live {
         if let Some(p) = &mut self.pending {
             p.0 = id;
         }
+    }
+
+    /// A hand-over came, but the recording's kind must be chosen before it can be screened.
+    pub fn waiting_for_kind(&mut self) {
+        self.needs_kind = true;
     }
 
     /// The hand-over could not be screened (it did not decode yet): the next one may be.

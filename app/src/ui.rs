@@ -189,12 +189,17 @@ pub fn App() -> impl IntoView {
         now
     });
     let on_rolling = move |(buffer, at_s): (js_sys::ArrayBuffer, f64)| {
+        // A hand-over that arrives after Stop is dropped: the whole recording is screened next.
+        if !recording_now.get_untracked() {
+            return;
+        }
         let handed = browser::now_ms();
         let Some(need) = model.with_untracked(|m| m.ready().map(|_| m.needs_kind())) else {
             return;
         };
         let kind = page.with_untracked(PageState::kind);
         if need && kind.is_none() {
+            live.update(Live::waiting_for_kind);
             return;
         }
         if !live
@@ -206,11 +211,11 @@ pub fn App() -> impl IntoView {
         }
         spawn_local(async move {
             match decode_tail(&buffer, WINDOW_S).await {
-                Ok((mono, rate)) => {
+                Ok((mono, rate)) if recording_now.get_untracked() => {
                     let id = client.screen(&mono, rate, if need { kind } else { None }, false);
                     live.update(|l| l.asked(id));
                 }
-                Err(_) => live.update(Live::gave_up),
+                _ => live.update(Live::gave_up),
             }
         });
     };

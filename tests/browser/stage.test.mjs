@@ -52,6 +52,8 @@ test('stage mode: live scores every two seconds while recording, and a QR code o
     assert.ok(code, 'the QR code decodes');
     assert.equal(code.data, address);
     assert.equal((await page.textContent('#qr-address')).trim(), address);
+    // The test server is on 127.0.0.1, which a phone cannot reach: the page says so and what to do.
+    assert.match(await page.textContent('#qr-local'), /phone that scans it cannot reach this page.*HOST=0\.0\.0\.0/);
 
     await page.check('input[name="kind"][value="cough"]');
     await page.click('#record');

@@ -135,6 +135,17 @@ fn a_recording_without_a_cough_gets_the_no_cough_verdict() {
     assert!(o["message"].as_str().unwrap().contains("No cough"), "{o}");
     assert!(o["scores"].as_object().unwrap().is_empty(), "{o}");
     assert!(coughs(&o).is_empty());
+    // The text output names the verdict by the JSON's id, not the Rust variant.
+    let text = acula()
+        .arg("predict")
+        .arg(&path)
+        .arg("--bundle")
+        .arg(bundle())
+        .args(["--recording", "cough"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("  quality: no_cough — No cough"), "{text}");
     // The same file as a lung sound is analysed as a whole: stretches, no cough verdict.
     let o = predict(&path, "lung");
     assert_ne!(o["verdict"], "no_cough", "{o}");

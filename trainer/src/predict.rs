@@ -369,7 +369,12 @@ fn print_text(o: &FileOut) {
     }
     if let Some(q) = &o.quality {
         if !q.is_ok() {
-            println!("  quality: {:?} — {}", q.verdict, q.message);
+            // The verdict's id, as in the JSON (`too_short`, `no_cough`).
+            let id = serde_json::to_value(q.verdict)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            println!("  quality: {id} — {}", q.message);
             println!();
             return;
         }

@@ -22,6 +22,11 @@ const STORE: &str = "entries";
 const VERSION: u32 = 1;
 const SETTING: &str = "acula.history";
 
+/// The reasons people meet, as catalogue keys (the page says them in its language; any other error is
+/// the browser's own words).
+const FULL: &str = "history.error.full";
+const UNAVAILABLE: &str = "history.error.unavailable";
+
 /// Whether history is on, whether recordings are kept too, and whether it was ever used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Keep {
@@ -49,7 +54,7 @@ pub fn keep() -> Keep {
 pub fn set_keep(keep: Keep, forget: bool) -> Result<(), String> {
     let storage = web_sys::window()
         .and_then(|w| w.local_storage().ok().flatten())
-        .ok_or("this browser keeps no settings for this page (a private window, or storage turned off)")?;
+        .ok_or(UNAVAILABLE)?;
     let r = match (keep.results, keep.audio) {
         (false, _) if forget => storage.remove_item(SETTING),
         (false, _) => storage.set_item(SETTING, "off"),
@@ -66,63 +71,83 @@ fn error_words(e: &JsValue) -> String {
         .and_then(|n| n.as_string())
         .unwrap_or_default();
     match name.as_str() {
-        "QuotaExceededError" => "this device's storage for the page is full; delete older history entries or the stored model (Settings), then try again".to_string(),
-        "InvalidStateError" | "SecurityError" => "this browser keeps no data for this page here (a private window, or storage turned off in its settings)".to_string(),
+        "QuotaExceededError" => FULL.to_string(),
+        "InvalidStateError" | "SecurityError" => UNAVAILABLE.to_string(),
         _ => {
             let message = Reflect::get(e, &"message".into())
                 .ok()
                 .and_then(|m| m.as_string())
                 .or_else(|| e.as_string())
                 .unwrap_or_else(|| "unknown error".into());
-            if name.is_empty() { message } else { format!("{name}: {message}") }
+            if name.is_empty() {
+                message
+            } else {
+                format!("{name}: {message}")
+            }
         }
     }
 }
 
-/// A promise for a request's result.
-fn request(req: &IdbRequest) -> Promise {
-    let req = req.clone();
-    Promise::new(&mut |resolve, reject| {
-        let r = req.clone();
-        let ok = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = resolve.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::UNDEFINED));
-        });
-        let r = req.clone();
-        let failed = Closure::once_into_js(move |_: web_sys::Event| {
-            let e = r
-                .error()
-                .ok()
-                .flatten()
-                .map_or(JsValue::NULL, JsValue::from);
-            let _ = reject.call1(&JsValue::NULL, &e);
-        });
-        req.set_onsuccess(Some(ok.unchecked_ref()));
-        req.set_onerror(Some(failed.unchecked_ref()));
-    })
+/// A promise with its resolving functions (the executor runs synchronously, so both are there).
+fn deferred() -> Result<(Promise, js_sys::Function, js_sys::Function), JsValue> {
+    let mut slots = None;
+    let promise = Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
+    let (resolve, reject) = slots.ok_or_else(|| JsValue::from_str("no promise executor"))?;
+    Ok((promise, resolve, reject))
 }
 
-/// A promise that a write transaction is committed.
-fn committed(tx: &IdbTransaction) -> Promise {
-    let tx = tx.clone();
-    Promise::new(&mut |resolve, reject| {
-        let ok = Closure::once_into_js(move |_: web_sys::Event| {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-        let t = tx.clone();
-        let reject2 = reject.clone();
-        let failed = Closure::once_into_js(move |_: web_sys::Event| {
-            let e = t.error().map_or(JsValue::NULL, JsValue::from);
-            let _ = reject.call1(&JsValue::NULL, &e);
-        });
-        let t = tx.clone();
-        let aborted = Closure::once_into_js(move |_: web_sys::Event| {
-            let e = t.error().map_or(JsValue::NULL, JsValue::from);
-            let _ = reject2.call1(&JsValue::NULL, &e);
-        });
-        tx.set_oncomplete(Some(ok.unchecked_ref()));
-        tx.set_onerror(Some(failed.unchecked_ref()));
-        tx.set_onabort(Some(aborted.unchecked_ref()));
-    })
+/// An event handler kept in Rust (dropped, and so freed, once the operation is over).
+type Handler = Closure<dyn FnMut(web_sys::Event)>;
+
+/// Waits for a request's result. The handlers are removed and freed afterwards, whichever fired, so
+/// nothing (not the result either) is kept alive by an operation that is over.
+async fn request(req: &IdbRequest) -> Result<JsValue, JsValue> {
+    let (promise, resolve, reject) = deferred()?;
+    let ok: Handler = Closure::new(move |ev: web_sys::Event| {
+        let value = ev
+            .target()
+            .and_then(|t| t.dyn_into::<IdbRequest>().ok())
+            .and_then(|r| r.result().ok())
+            .unwrap_or(JsValue::UNDEFINED);
+        let _ = resolve.call1(&JsValue::NULL, &value);
+    });
+    let failed: Handler = Closure::new(move |ev: web_sys::Event| {
+        let error = ev
+            .target()
+            .and_then(|t| t.dyn_into::<IdbRequest>().ok())
+            .and_then(|r| r.error().ok().flatten())
+            .map_or(JsValue::NULL, JsValue::from);
+        let _ = reject.call1(&JsValue::NULL, &error);
+    });
+    req.set_onsuccess(Some(ok.as_ref().unchecked_ref()));
+    req.set_onerror(Some(failed.as_ref().unchecked_ref()));
+    let out = JsFuture::from(promise).await;
+    req.set_onsuccess(None);
+    req.set_onerror(None);
+    drop((ok, failed));
+    out
+}
+
+/// Waits until a transaction is committed (or says why it failed); its handlers are freed after.
+async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
+    let (promise, resolve, reject) = deferred()?;
+    let ok: Handler = Closure::new(move |_: web_sys::Event| {
+        let _ = resolve.call0(&JsValue::NULL);
+    });
+    let t = tx.clone();
+    let failed: Handler = Closure::new(move |_: web_sys::Event| {
+        let error = t.error().map_or(JsValue::NULL, JsValue::from);
+        let _ = reject.call1(&JsValue::NULL, &error);
+    });
+    tx.set_oncomplete(Some(ok.as_ref().unchecked_ref()));
+    tx.set_onerror(Some(failed.as_ref().unchecked_ref()));
+    tx.set_onabort(Some(failed.as_ref().unchecked_ref()));
+    let out = JsFuture::from(promise).await;
+    tx.set_oncomplete(None);
+    tx.set_onerror(None);
+    tx.set_onabort(None);
+    drop((ok, failed));
+    out.map(|_| ())
 }
 
 /// Opens (creating when needed) the database.
@@ -131,13 +156,17 @@ async fn open() -> Result<IdbDatabase, String> {
         .ok_or("no window")?
         .indexed_db()
         .map_err(|e| error_words(&e))?
-        .ok_or("this browser keeps no data for this page here (IndexedDB is not available)")?;
+        .ok_or(UNAVAILABLE)?;
     let req = factory
         .open_with_u32(DATABASE, VERSION)
         .map_err(|e| error_words(&e))?;
-    let r = req.clone();
-    let upgrade = Closure::once_into_js(move |_: web_sys::Event| {
-        let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>()) else {
+    let upgrade: Handler = Closure::new(move |ev: web_sys::Event| {
+        let Some(db) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<IdbRequest>().ok())
+            .and_then(|r| r.result().ok())
+            .and_then(|d| d.dyn_into::<IdbDatabase>().ok())
+        else {
             return;
         };
         if !db.object_store_names().contains(STORE) {
@@ -146,15 +175,17 @@ async fn open() -> Result<IdbDatabase, String> {
             let _ = db.create_object_store_with_optional_parameters(STORE, &params);
         }
     });
-    req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
-    let db = JsFuture::from(request(&req))
-        .await
-        .map_err(|e| error_words(&e))?;
-    db.dyn_into::<IdbDatabase>()
+    req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db = request(&req).await;
+    req.set_onupgradeneeded(None);
+    drop(upgrade);
+    db.map_err(|e| error_words(&e))?
+        .dyn_into::<IdbDatabase>()
         .map_err(|_| "IndexedDB returned no database".to_string())
 }
 
-/// Runs `f` on the store in a transaction of `mode` and waits for it; the connection is closed after.
+/// Runs `f` on the store in a transaction of `mode` and waits for it to be committed (also when the
+/// request failed, so that no rejection goes unhandled); the connection is closed after.
 async fn with_store<T>(
     mode: IdbTransactionMode,
     f: impl FnOnce(&web_sys::IdbObjectStore) -> Result<Option<IdbRequest>, JsValue>,
@@ -166,15 +197,17 @@ async fn with_store<T>(
             .transaction_with_str_and_mode(STORE, mode)
             .map_err(|e| error_words(&e))?;
         let store = tx.object_store(STORE).map_err(|e| error_words(&e))?;
-        let done = committed(&tx);
-        let req = f(&store).map_err(|e| error_words(&e))?;
-        let value = match req {
-            Some(r) => JsFuture::from(request(&r))
-                .await
-                .map_err(|e| error_words(&e))?,
-            None => JsValue::UNDEFINED,
+        let value = match f(&store) {
+            Ok(Some(r)) => request(&r).await,
+            Ok(None) => Ok(JsValue::UNDEFINED),
+            Err(e) => {
+                let _ = tx.abort();
+                Err(e)
+            }
         };
-        JsFuture::from(done).await.map_err(|e| error_words(&e))?;
+        let done = committed(&tx).await;
+        let value = value.map_err(|e| error_words(&e))?;
+        done.map_err(|e| error_words(&e))?;
         Ok(read(value))
     }
     .await;

@@ -134,11 +134,14 @@ pub fn History(
                         )));
                     }
                 }
-                Err(e) => note.set(Some(tr(
-                    lang.get_untracked(),
-                    "history.read_failed",
-                    &[("why", &e)],
-                ))),
+                Err(e) => {
+                    let l = lang.get_untracked();
+                    note.set(Some(tr(
+                        l,
+                        "history.read_failed",
+                        &[("why", &tr(l, &e, &[]))],
+                    )));
+                }
             }
         });
     };
@@ -149,10 +152,11 @@ pub fn History(
     let set_keep = move |k: Keep| {
         keep.set(k);
         if let Err(e) = store::set_keep(k, false) {
+            let l = lang.get_untracked();
             note.set(Some(tr(
-                lang.get_untracked(),
+                l,
                 "history.not_remembered",
-                &[("why", &e)],
+                &[("why", &tr(l, &e, &[]))],
             )));
         }
         if k.results {
@@ -196,7 +200,7 @@ pub fn History(
                     note.set(Some(tr(l, "history.kept", &[])));
                     reload();
                 }
-                Err(e) => note.set(Some(tr(l, "history.not_kept", &[("why", &e)]))),
+                Err(e) => note.set(Some(tr(l, "history.not_kept", &[("why", &tr(l, &e, &[]))]))),
             }
         });
     });
@@ -226,7 +230,11 @@ pub fn History(
                     let _ = store::set_keep(k, !k.results);
                     note.set(Some(tr(l, "history.cleared", &[])));
                 }
-                Err(e) => note.set(Some(tr(l, "history.not_deleted", &[("why", &e)]))),
+                Err(e) => note.set(Some(tr(
+                    l,
+                    "history.not_deleted",
+                    &[("why", &tr(l, &e, &[]))],
+                ))),
             }
         });
     };
@@ -241,7 +249,11 @@ pub fn History(
                     }
                     note.set(Some(tr(l, "history.deleted", &[])));
                 }
-                Err(e) => note.set(Some(tr(l, "history.not_deleted", &[("why", &e)]))),
+                Err(e) => note.set(Some(tr(
+                    l,
+                    "history.not_deleted",
+                    &[("why", &tr(l, &e, &[]))],
+                ))),
             }
         });
     };
@@ -261,7 +273,11 @@ pub fn History(
                     ))),
                 },
                 Ok(None) => note.set(Some(tr(l, "history.no_audio", &[]))),
-                Err(e) => note.set(Some(tr(l, "history.audio_unreadable", &[("why", &e)]))),
+                Err(e) => note.set(Some(tr(
+                    l,
+                    "history.audio_unreadable",
+                    &[("why", &tr(l, &e, &[]))],
+                ))),
             }
         });
     };
@@ -295,10 +311,12 @@ pub fn History(
                             <p class="muted">{facts}</p>
                             <p>
                                 {e.audio.then(|| view! {
-                                    <button type="button" class="history-audio" on:click=move |_| save_audio(id)>{tr(l, "history.download_audio", &[])}</button>
+                                    <button type="button" class="history-audio" on:click=move |_| save_audio(id)
+                                        aria-label=tr(l, "history.download_audio.aria", &[("when", &local_time(l, id))])>{tr(l, "history.download_audio", &[])}</button>
                                     " "
                                 })}
-                                <button type="button" class="history-delete" on:click=move |_| delete_one(id)>{tr(l, "history.delete", &[])}</button>
+                                <button type="button" class="history-delete" on:click=move |_| delete_one(id)
+                                    aria-label=tr(l, "history.delete.aria", &[("when", &local_time(l, id))])>{tr(l, "history.delete", &[])}</button>
                             </p>
                         </li>
                     }

@@ -105,7 +105,7 @@ fn search_view(l: Lang, r: &SearchResult, ms: f64, base: Option<String>) -> impl
         view! {
             <li>
                 <span class="similarity">{number(l, f64::from(h.similarity), 3)}</span>" "
-                <span lang="en">{h.title.clone()}</span>" "<small class="muted">{format!("({}; {})", tr(l, &format!("kind.{}.plain", h.recording.id()), &[]), h.source)}</small>
+                <span lang="en">{h.title.clone()}</span>" "<small class="muted">{format!("({}; {})", tr(l, &format!("kind.{}", h.recording.id()), &[]).to_lowercase(), h.source)}</small>
                 {src.map(|s| view! { <audio controls preload="none" src=s aria-label=play></audio> })}
             </li>
         }

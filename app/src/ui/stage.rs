@@ -53,6 +53,27 @@ pub fn draw_qr(canvas: &web_sys::HtmlCanvasElement, text: &str) -> Result<usize,
     Ok(n)
 }
 
+/// Whether `address` names this computer only (`localhost`, `127.x.x.x`, `[::1]`): a phone scanning
+/// it would open its own loopback, not this page.
+pub fn is_loopback(address: &str) -> bool {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = if host.starts_with('[') {
+        host.split(']')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host.starts_with("127.")
+        || host == "0.0.0.0"
+}
+
 /// The page's address as a QR code, with the address in words.
 #[component]
 pub fn StageQr(
@@ -79,6 +100,9 @@ pub fn StageQr(
                 {move || tr(lang.get(), "stage.qr.phone", &[])}
                 {move || problem.get().map(|p| view! { <span class="error">" "{tr(lang.get(), "stage.qr.failed", &[("why", &p)])}</span> })}
             </p>
+            {is_loopback(&address).then(|| view! {
+                <p class="notice" id="qr-local">{move || tr(lang.get(), "stage.qr.local", &[])}</p>
+            })}
         </div>
     }
 }
@@ -86,10 +110,12 @@ pub fn StageQr(
 /// The scores of the last window, in large type.
 fn update_view(l: Lang, live: &Live, manifest: Option<&Manifest>) -> AnyView {
     let Some(u) = &live.latest else {
-        return view! {
-            <p class="live-score">{plural(l, "stage.first", ROLLING_EVERY_S as u64, &[])}</p>
-        }
-        .into_any();
+        let words = if live.needs_kind {
+            tr(l, "stage.need_kind", &[])
+        } else {
+            plural(l, "stage.first", ROLLING_EVERY_S as u64, &[])
+        };
+        return view! { <p class="live-score">{words}</p> }.into_any();
     };
     let lines: Vec<String> = match &u.result {
         Err(e) => vec![tr(l, "stage.failed", &[("why", e)])],
@@ -164,5 +190,31 @@ pub fn LiveResults(
                 {move || live.with(|x| model.with(|m| update_view(lang.get(), x, m.ready().map(|r| &r.manifest))))}
             </section>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_addresses_are_recognised() {
+        for a in [
+            "http://127.0.0.1:8080/",
+            "http://localhost:8080/acula/",
+            "http://[::1]:8080/",
+            "http://LOCALHOST/",
+            "http://app.localhost/",
+        ] {
+            assert!(is_loopback(a), "{a}");
+        }
+        for a in [
+            "http://192.168.1.20:8080/",
+            "https://example.org/acula/",
+            "http://[fe80::1]/",
+            "https://127-0-0-1.example.org/",
+        ] {
+            assert!(!is_loopback(a), "{a}");
+        }
     }
 }
